@@ -1,0 +1,1 @@
+"""Administration pages: accounts and the audit log."""

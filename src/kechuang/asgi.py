@@ -1,0 +1,5 @@
+"""ASGI entry point for Uvicorn: ``kechuang.asgi:app``."""
+
+from kechuang.app import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Accounts, roles, region scope, sessions, CSRF and login rate limiting."""

@@ -1,0 +1,131 @@
+"""The command line: ``kechuang init | import | stats | serve | users create | batches …``.
+
+Commands are thin: they open one unit of work, call services and print with Rich. Every
+command and option is listed in ``docs/cli.md`` (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
+from kechuang.db import get_engine, unit_of_work
+from kechuang.kit.errors import KechuangError
+
+app = typer.Typer(
+    name="kechuang",
+    help="科创 — 区域科技创新治理平台 (regional innovation-governance platform).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="账号管理 Accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(exc: KechuangError) -> typer.Exit:
+    err_console.print(f"[bold red]错误[/]：{exc.message_zh}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def init(
+    demo: Annotated[int | None, typer.Option(help="Build a demo county with N enterprises")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo generator")] = 20240601,
+    reset: Annotated[bool, typer.Option(help="Delete all data first (asks no question)")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already holds data")
+    ] = False,
+) -> None:
+    """Create or upgrade the database, load reference data and, with --demo, a demo county."""
+    from kechuang.bootstrap import initialise
+
+    try:
+        summary = initialise(get_engine(), demo=demo, seed=seed, reset=reset, if_empty=if_empty,
+                             console=console)
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    console.print_json(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def stats() -> None:
+    """Counts of enterprises, facts and batches, as JSON."""
+    from kechuang.bootstrap import database_stats
+
+    with unit_of_work() as session:
+        console.print_json(json.dumps(database_stats(session), ensure_ascii=False))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the web pages and the API (Uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "kechuang.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=False,
+    )
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="One of the eight roles")],
+    region: Annotated[str, typer.Option(help="Region code of the account's scope")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
+    ],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    department: Annotated[str | None, typer.Option(help="Department code (role department)")] = None,
+    enterprise: Annotated[str | None, typer.Option(help="Credit code (role enterprise)")] = None,
+) -> None:
+    """Create an account (as the operator at the shell: a bureau administrator)."""
+    from sqlalchemy import select
+
+    from kechuang.auth.service import do_create_user
+    from kechuang.kit.errors import InvalidInput
+    from kechuang.models import Enterprise
+
+    try:
+        with unit_of_work() as session:
+            party: dict[str, object] = {"department_code": department}
+            if enterprise:
+                ent_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == enterprise))
+                if ent_id is None:
+                    raise InvalidInput(f"企业不存在：{enterprise}")
+                party["enterprise_id"] = ent_id
+            user = do_create_user(session, Actor.command_line(), username=username,
+                                  password=password, role=role, region_code=region,
+                                  display_name=name, **party)
+            console.print(f"已创建账号 [bold]{user.username}[/]（{user.role}，{user.region_code}）")
+    except KechuangError as exc:
+        raise fail(exc) from exc
+
+
+def _register_domain_commands() -> None:
+    from kechuang.ingest.cli import register as register_ingest
+
+    register_ingest(app)
+
+
+_register_domain_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Master data: regions, industries, departments, the metric catalogue, enterprises."""

@@ -1,0 +1,1 @@
+"""The web layer shared by every domain package: dependencies, rendering, i18n, errors."""

@@ -1,0 +1,128 @@
+"""Request dependencies: the unit of work, the acting user, role guards and CSRF.
+
+Every route declares who may call it with :func:`allow`; the role × endpoint matrix test
+reads the same declarations back through :data:`ROUTE_ROLES` and then proves them by
+calling every route as every role.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.service import resolve_session
+from kechuang.db import session_factory
+from kechuang.kit.errors import Forbidden, KechuangError, NotAuthenticated
+
+SESSION_COOKIE = "kc_session"
+ANON_CSRF_COOKIE = "kc_csrf"
+LANG_COOKIE = "kc_lang"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the endpoint returns, rolled back on error."""
+    session = session_factory(request.app.state.engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def get_actor(request: Request, db: DB) -> Actor:
+    token = request.cookies.get(SESSION_COOKIE)
+    actor = resolve_session(db, token, client_ip(request)) if token else None
+    actor = actor or Actor.public(client_ip(request))
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+class CSRFError(KechuangError):
+    status_code = 403
+    code = "csrf"
+
+
+async def _submitted_csrf(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def check_csrf(request: Request, actor: CurrentActor) -> None:
+    """Unsafe methods must echo the session's CSRF token (form field or ``X-CSRF-Token``);
+    anonymous forms (the login form) echo a double-submit cookie instead."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = actor.csrf_token if actor.is_authenticated else request.cookies.get(ANON_CSRF_COOKIE)
+    submitted = await _submitted_csrf(request)
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise CSRFError("表单已失效或来源不明（CSRF 校验失败），请刷新页面后重试",
+                        "CSRF check failed; reload the page and try again")
+
+
+def anon_csrf_token(request: Request) -> str:
+    token = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    request.state.set_anon_csrf = token
+    return token
+
+
+PUBLIC = "public"
+EVERYONE = frozenset({"bureau_admin", "bureau_staff", "department", "enterprise", "institute",
+                      "expert", "bank", PUBLIC})
+LOGGED_IN = EVERYONE - {PUBLIC}
+BUREAU = frozenset({"bureau_admin", "bureau_staff"})
+
+
+def allow(*roles: str | frozenset[str]) -> Any:
+    """A dependency admitting only ``roles`` (and checking CSRF on unsafe methods)."""
+    allowed: set[str] = set()
+    for r in roles:
+        allowed |= {r} if isinstance(r, str) else set(r)
+    frozen = frozenset(allowed)
+
+    async def guard(request: Request, actor: CurrentActor) -> Actor:
+        if actor.role not in frozen:
+            if not actor.is_authenticated:
+                raise NotAuthenticated("请先登录", "Please log in")
+            raise Forbidden("您的角色无权访问此功能", "Your role may not use this")
+        await check_csrf(request, actor)
+        return actor
+
+    guard.allowed_roles = frozen  # type: ignore[attr-defined]
+    return Depends(guard)
+
+
+def allowed_roles_of(dependant_calls: list[Callable[..., Any]]) -> frozenset[str] | None:
+    for call in dependant_calls:
+        roles = getattr(call, "allowed_roles", None)
+        if roles is not None:
+            return frozenset(roles)
+    return None
