@@ -1,0 +1,56 @@
+"""Documentation stays in step with the code (datasette's rule): every setting and every
+command and option of the CLI is documented, and the README starts with the quick start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import typer.main
+
+from kechuang.cli import app
+from kechuang.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_setting_is_documented():
+    doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        env = f"KECHUANG_{name.upper()}"
+        assert f"`{env}`" in doc, f"{env} is not documented in docs/settings.md"
+    documented = set(re.findall(r"`KECHUANG_([A-Z_]+)`", doc)) - {"SETTINGS_FILE"}
+    assert documented <= {n.upper() for n in Settings.model_fields}, "docs name a stale setting"
+
+
+def _commands(group: click.Command, prefix: str = "kechuang") -> dict[str, click.Command]:
+    found = {prefix: group}
+    if isinstance(group, click.Group):
+        for name, cmd in group.commands.items():
+            found.update(_commands(cmd, f"{prefix} {name}"))
+    return found
+
+
+def test_every_command_and_option_is_documented():
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    commands = _commands(typer.main.get_command(app))
+    for path, cmd in commands.items():
+        if isinstance(cmd, click.Group):
+            continue
+        assert f"## `{path}`" in doc, f"`{path}` has no section in docs/cli.md"
+        section = doc.split(f"## `{path}`", 1)[1].split("\n## ", 1)[0]
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                longest = max(param.opts, key=len)
+                if longest == "--help":
+                    continue
+                assert f"`{longest}" in section, f"{longest} of `{path}` is undocumented"
+            elif isinstance(param, click.Argument):
+                assert param.name.upper() in section, f"argument {param.name} of `{path}`"
+
+
+def test_readme_opens_with_the_quick_start():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^\s*(?:\$ )?(make \w+)", text, flags=re.M)
+    assert commands[:2] == ["make run", "make test"]
