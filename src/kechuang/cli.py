@@ -53,7 +53,7 @@ def init(
                              console=console)
     except KechuangError as exc:
         raise fail(exc) from exc
-    console.print_json(json.dumps(summary, ensure_ascii=False))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 @app.command()
@@ -62,7 +62,7 @@ def stats() -> None:
     from kechuang.bootstrap import database_stats
 
     with unit_of_work() as session:
-        console.print_json(json.dumps(database_stats(session), ensure_ascii=False))
+        typer.echo(json.dumps(database_stats(session), ensure_ascii=False, indent=2))
 
 
 @app.command()
