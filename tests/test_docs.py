@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-import click
 import typer.main
 
 from kechuang.cli import app
@@ -24,9 +24,10 @@ def test_every_setting_is_documented():
     assert documented <= {n.upper() for n in Settings.model_fields}, "docs name a stale setting"
 
 
-def _commands(group: click.Command, prefix: str = "kechuang") -> dict[str, click.Command]:
+def _commands(group: Any, prefix: str = "kechuang") -> dict[str, Any]:
+    # Typer vendors its own click, so groups and options are recognised by shape
     found = {prefix: group}
-    if isinstance(group, click.Group):
+    if hasattr(group, "commands"):
         for name, cmd in group.commands.items():
             found.update(_commands(cmd, f"{prefix} {name}"))
     return found
@@ -35,18 +36,19 @@ def _commands(group: click.Command, prefix: str = "kechuang") -> dict[str, click
 def test_every_command_and_option_is_documented():
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     commands = _commands(typer.main.get_command(app))
+    assert {"kechuang init", "kechuang import", "kechuang users create"} <= set(commands)
     for path, cmd in commands.items():
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):
             continue
         assert f"## `{path}`" in doc, f"`{path}` has no section in docs/cli.md"
         section = doc.split(f"## `{path}`", 1)[1].split("\n## ", 1)[0]
         for param in cmd.params:
-            if isinstance(param, click.Option):
+            if param.param_type_name == "option":
                 longest = max(param.opts, key=len)
                 if longest == "--help":
                     continue
                 assert f"`{longest}" in section, f"{longest} of `{path}` is undocumented"
-            elif isinstance(param, click.Argument):
+            else:
                 assert param.name.upper() in section, f"argument {param.name} of `{path}`"
 
 
