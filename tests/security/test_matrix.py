@@ -38,6 +38,19 @@ EXPECTED: dict[str, set[str]] = {
     "POST /logout": LOGGED_IN,
     "GET /lang/{code}": ALL,
     "GET /api/v1/me": ALL,
+    # departmental imports
+    "GET /imports": INTAKE,
+    "GET /imports/new": INTAKE,
+    "POST /imports": INTAKE,
+    "GET /imports/{batch_id}": INTAKE,
+    "POST /imports/{batch_id}/rollback": INTAKE,
+    "GET /import-reports/{report_id}.xlsx": INTAKE,
+    "GET /import-templates": INTAKE,
+    "GET /import-templates/{name}": INTAKE,
+    "POST /import-templates/{name}": ADMIN,
+    "GET /api/v1/imports": INTAKE,
+    "GET /api/v1/imports/{batch_id}": INTAKE,
+    "POST /api/v1/imports": INTAKE,
 }
 
 #: one account per role (the seed's), and who stands for the role in the matrix

@@ -3,6 +3,7 @@
 from kechuang.models.accounts import ROLES, AuditEvent, LoginAttempt, LoginSession, User
 from kechuang.models.base import Base, utcnow
 from kechuang.models.enterprise import ATTR_PERIOD, Enterprise, Fact, ImportBatch
+from kechuang.models.ingest import ImportReport, ImportTemplateVersion
 from kechuang.models.orgs import Bank, Expert, Institute
 from kechuang.models.reference import Department, Industry, Metric, Region
 
@@ -17,6 +18,8 @@ __all__ = [
     "Expert",
     "Fact",
     "ImportBatch",
+    "ImportReport",
+    "ImportTemplateVersion",
     "Industry",
     "Institute",
     "LoginAttempt",

@@ -20,7 +20,8 @@ class Enterprise(Base):
 
     The qualification and flag columns are *derived*: they mirror the current attribute
     facts (``hte_cert_expires_on``, ``seriously_dishonest`` …) and are refreshed set-based
-    after every import or rollback, so that list filters need no join into the facts.
+    after every import or rollback (``kechuang.ingest.attributes.refresh_derived``), so that
+    list filters need no join into the facts.
     """
 
     __tablename__ = "enterprise"

@@ -1,0 +1,51 @@
+"""JSON API of the intake (mounted under ``/api/v1``): batches and uploads.
+
+The same roles and scope as the pages: bureau roles in their region subtree, departments
+their own uploads and their own department's templates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from kechuang.ingest.schemas import BatchOut
+from kechuang.ingest.service import do_import, list_batches, visible_batch
+from kechuang.ingest.views import IMPORTERS, _template_entry, read_upload
+from kechuang.web.deps import DB, CurrentActor, allow
+
+router = APIRouter(tags=["imports"])
+MAX_ID = 2**31 - 1
+
+
+@router.get("/imports", dependencies=[allow(IMPORTERS)], response_model=list[BatchOut])
+def api_batches(db: DB, actor: CurrentActor,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0) -> list[BatchOut]:
+    rows = list_batches(db, actor, limit=limit, offset=offset)
+    return [BatchOut.model_validate(b) for b in rows]
+
+
+@router.get("/imports/{batch_id}", dependencies=[allow(IMPORTERS)], response_model=BatchOut)
+def api_batch(db: DB, actor: CurrentActor, batch_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+              ) -> BatchOut:
+    return BatchOut.model_validate(visible_batch(db, actor, batch_id))
+
+
+@router.post("/imports", dependencies=[allow(IMPORTERS)],
+             responses={422: {"description": "The file has problems; nothing was imported"}})
+def api_import(
+    db: DB,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File()],
+    template: Annotated[str, Form(max_length=64)],
+    dry_run: Annotated[bool, Form()] = False,
+    valid_rows_only: Annotated[bool, Form()] = False,
+) -> Any:
+    """Import (or dry-run) one file; the body is the full result including every problem."""
+    entry = _template_entry(db, actor, template)
+    result = do_import(db, actor, read_upload(file), file.filename or "upload", entry,
+                       dry_run=dry_run, valid_rows_only=valid_rows_only)
+    return JSONResponse(result.as_dict(), status_code=200 if result.ok else 422)

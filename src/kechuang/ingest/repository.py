@@ -1,0 +1,264 @@
+"""SQL of the intake: lookups, the staging table and the set-based writes of facts.
+
+Facts are never written row by row through the ORM: the validated values are staged in a
+temporary table (same connection, same transaction) and merged into ``fact`` with a few
+statements — unchanged values are left alone, changed ones superseded, new ones inserted.
+The same SQL runs on SQLite and PostgreSQL; where the dialects differ (boolean literals,
+date casts, exact decimals stored as scaled integers on SQLite) a helper says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, select, text, true
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import region_code_in_scope
+from kechuang.db import DECIMAL_SCALE, is_sqlite
+from kechuang.models import Base, Enterprise, Fact, ImportBatch, ImportReport, Metric, Region
+
+STAGE = "ingest_stage"
+_CHUNK = 5000
+_SCALE = Decimal(10) ** DECIMAL_SCALE
+
+
+class Dialect:
+    """The few spots where SQLite and PostgreSQL spell things differently."""
+
+    def __init__(self, session: Session) -> None:
+        self.sqlite = is_sqlite(session)
+        self.true = "1" if self.sqlite else "true"
+        self.false = "0" if self.sqlite else "false"
+        self.distinct = "IS NOT" if self.sqlite else "IS DISTINCT FROM"
+        self.num_type = "BIGINT" if self.sqlite else f"NUMERIC(24, {DECIMAL_SCALE})"
+
+    def as_date(self, expr: str) -> str:
+        return expr if self.sqlite else f"CAST({expr} AS DATE)"
+
+    def as_int(self, expr: str) -> str:
+        return f"({expr} / {10 ** DECIMAL_SCALE})" if self.sqlite else f"CAST({expr} AS INTEGER)"
+
+    def as_bool(self, expr: str) -> str:
+        return f"CASE WHEN {expr} = 'true' THEN {self.true} WHEN {expr} = 'false' " \
+               f"THEN {self.false} END"
+
+    def number(self, raw: Any) -> Decimal | None:
+        """A value_num read with raw SQL, as a Decimal."""
+        if raw is None:
+            return None
+        if self.sqlite:
+            return (Decimal(int(raw)) / _SCALE).normalize()
+        return Decimal(raw).normalize()
+
+
+# --- lookups -----------------------------------------------------------------------------
+
+
+def metric_ids(session: Session) -> dict[str, int]:
+    return {code: mid for code, mid in session.execute(select(Metric.code, Metric.id))}
+
+
+def region_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Region.code)))
+
+
+def scope_region_codes(session: Session, actor: Actor) -> set[str] | None:
+    if actor.region_path == "/":
+        return None
+    return set(session.scalars(select(Region.code).where(
+        Region.path.startswith(actor.region_path, autoescape=True))))
+
+
+def lookup_enterprises(session: Session, usccs: Iterable[str]) -> dict[str, tuple[int, str]]:
+    codes = list(usccs)
+    out: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(codes), _CHUNK):
+        chunk = codes[i : i + _CHUNK]
+        for uscc, eid, region in session.execute(
+                select(Enterprise.uscc, Enterprise.id, Enterprise.region_code)
+                .where(Enterprise.uscc.in_(chunk))):
+            out[uscc] = (eid, region)
+    return out
+
+
+# --- the staging table -------------------------------------------------------------------
+
+
+def create_stage(session: Session) -> None:
+    d = Dialect(session)
+    conn = session.connection()
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {STAGE} (enterprise_id INTEGER NOT NULL, "
+        f"metric_id INTEGER NOT NULL, period INTEGER NOT NULL, value_num {d.num_type}, "
+        "value_text TEXT)")
+
+
+def fill_stage(session: Session, rows: Sequence[tuple[int, int, int, Any, str | None]]) -> None:
+    """Bulk-load staged facts: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+    if not rows:
+        return
+    conn = session.connection()
+    if is_sqlite(session):
+        conn.exec_driver_sql(f"INSERT INTO {STAGE} VALUES (?, ?, ?, ?, ?)", list(rows))
+        return
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+            f"COPY {STAGE} (enterprise_id, metric_id, period, value_num, value_text) "
+            "FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.exec_driver_sql(f"ANALYZE {STAGE}")
+
+
+def stage_touched(session: Session, batch_id: int) -> None:
+    """Stage the keys a batch wrote or superseded (for rollback's refresh)."""
+    session.execute(text(
+        f"INSERT INTO {STAGE} (enterprise_id, metric_id, period) "
+        "SELECT enterprise_id, metric_id, period FROM fact WHERE batch_id = :b "
+        "UNION SELECT enterprise_id, metric_id, period FROM fact WHERE superseded_by = :b"),
+        {"b": batch_id})
+
+
+def drop_stage(session: Session) -> None:
+    session.connection().exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+
+
+def _join_current(d: Dialect) -> str:
+    return ("f.enterprise_id = s.enterprise_id AND f.metric_id = s.metric_id "
+            f"AND f.period = s.period AND f.is_current = {d.true}")
+
+
+def _differs(d: Dialect) -> str:
+    return f"(s.value_num {d.distinct} f.value_num OR s.value_text {d.distinct} f.value_text)"
+
+
+def stage_counts(session: Session) -> tuple[int, int, int]:
+    """(new, changed, unchanged) of the staged values against the current facts."""
+    d = Dialect(session)
+    total, existing, changed = session.execute(text(
+        "SELECT count(*), count(f.id), coalesce(sum(CASE WHEN f.id IS NOT NULL AND "
+        f"{_differs(d)} THEN 1 ELSE 0 END), 0) "
+        f"FROM {STAGE} s LEFT JOIN fact f ON {_join_current(d)}")).one()
+    total, existing, changed = int(total), int(existing), int(changed or 0)
+    return total - existing, changed, existing - changed
+
+
+def changed_values(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
+    """A sample of the values a merge would change, old → new."""
+    d = Dialect(session)
+    rows = session.execute(text(
+        "SELECT e.uscc, e.name, m.code, m.name_zh, s.period, f.value_num, f.value_text, "
+        f"s.value_num, s.value_text FROM {STAGE} s JOIN fact f ON {_join_current(d)} "
+        "JOIN enterprise e ON e.id = s.enterprise_id JOIN metric m ON m.id = s.metric_id "
+        f"WHERE {_differs(d)} ORDER BY e.uscc, m.code, s.period LIMIT :n"), {"n": limit})
+    out = []
+    for uscc, name, code, name_zh, period, old_n, old_t, new_n, new_t in rows:
+        old = d.number(old_n)
+        new = d.number(new_n)
+        out.append({"uscc": uscc, "name": name, "metric": code, "metric_name": name_zh,
+                    "period": period,
+                    "old": old_t if old_t is not None else (f"{old:f}" if old is not None else ""),
+                    "new": new_t if new_t is not None else (f"{new:f}" if new is not None else "")})
+    return out
+
+
+def merge_stage(session: Session, batch_id: int) -> None:
+    """Supersede changed current facts, then insert every staged value without a current
+    fact (the new and the changed ones). Unchanged values are not rewritten."""
+    d = Dialect(session)
+    session.execute(text(
+        f"UPDATE fact SET is_current = {d.false}, superseded_by = :b WHERE id IN ("
+        f"SELECT f.id FROM {STAGE} s JOIN fact f ON {_join_current(d)} WHERE {_differs(d)})"),
+        {"b": batch_id})
+    session.execute(text(
+        "INSERT INTO fact (enterprise_id, metric_id, period, value_num, value_text, batch_id, "
+        "is_current) SELECT s.enterprise_id, s.metric_id, s.period, s.value_num, s.value_text, "
+        f":b, {d.true} FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM fact f WHERE "
+        f"{_join_current(d)})"), {"b": batch_id})
+
+
+# --- rollback ----------------------------------------------------------------------------
+
+
+def superseding_batches(session: Session, batch_id: int) -> list[ImportBatch]:
+    """Later batches, still committed, that replaced some of this batch's values."""
+    ids = select(Fact.superseded_by).where(
+        Fact.batch_id == batch_id, Fact.superseded_by.is_not(None)).distinct()
+    return list(session.scalars(
+        select(ImportBatch).where(ImportBatch.id.in_(ids), ImportBatch.status == "committed")
+        .order_by(ImportBatch.id)))
+
+
+def delete_and_restore(session: Session, batch_id: int) -> tuple[int, int]:
+    d = Dialect(session)
+    deleted = session.execute(text("DELETE FROM fact WHERE batch_id = :b"), {"b": batch_id})
+    restored = session.execute(text(
+        f"UPDATE fact SET is_current = {d.true}, superseded_by = NULL WHERE superseded_by = :b"),
+        {"b": batch_id})
+    return int(deleted.rowcount or 0), int(restored.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def delete_unreferenced_enterprises(session: Session, batch_id: int) -> int:
+    """Remove enterprises the batch created that no row of any table references any more.
+
+    The referencing tables are read from the mapped metadata, so tables other packages add
+    later (scores, applications …) protect their enterprises without a change here.
+    """
+    guards = []
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "enterprise" and fk.column.name == "id":
+                guards.append(f"NOT EXISTS (SELECT 1 FROM {table.name} r "
+                              f"WHERE r.{fk.parent.name} = enterprise.id)")
+    where = " AND ".join(["created_batch_id = :b", *guards])
+    result = session.execute(text(f"DELETE FROM enterprise WHERE {where}"), {"b": batch_id})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- visibility ----------------------------------------------------------------------------
+
+
+def batch_visible(actor: Actor) -> ColumnElement[bool]:
+    """Departments: their own uploads. Bureau roles: batches of their region subtree."""
+    if actor.role == "department":
+        if actor.user_id is None:
+            return false()
+        return ImportBatch.created_by == actor.user_id
+    if actor.is_bureau:
+        return true() if actor.region_path == "/" else region_code_in_scope(
+            actor, ImportBatch.region_code)  # type: ignore[arg-type]
+    return false()
+
+
+def report_visible(actor: Actor) -> ColumnElement[bool]:
+    if actor.role == "department":
+        if actor.user_id is None:
+            return false()
+        return ImportReport.created_by == actor.user_id
+    if actor.is_bureau:
+        return true() if actor.region_path == "/" else region_code_in_scope(
+            actor, ImportReport.region_code)  # type: ignore[arg-type]
+    return false()
+
+
+def common_region_of_batch(session: Session, batch_id: int) -> str | None:
+    """The deepest region whose subtree holds every enterprise the batch wrote facts for."""
+    paths = list(session.scalars(
+        select(Region.path).distinct()
+        .join(Enterprise, Enterprise.region_code == Region.code)
+        .where(Enterprise.id.in_(select(Fact.enterprise_id).where(Fact.batch_id == batch_id)))
+    ))
+    if not paths:
+        return None
+    parts = [p.strip("/").split("/") for p in paths]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return common[-1] if common else None

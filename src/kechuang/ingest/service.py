@@ -1,0 +1,305 @@
+"""The import and rollback of departmental files (``do_import``, ``do_rollback_batch``).
+
+Both run inside the caller's transaction and never commit: an import is all-or-nothing per
+file (and therefore safe against ``kill -9``: an uncommitted transaction leaves nothing),
+idempotent by content hash, and keeps history — a corrected file supersedes old values,
+and a rollback restores them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
+from kechuang.db import is_sqlite
+from kechuang.ingest import repository as repo
+from kechuang.ingest.attributes import refresh_derived
+from kechuang.ingest.readers import FileRefused, read_file
+from kechuang.ingest.schemas import ChangedValue, ImportResult, ImportTemplate, Problem
+from kechuang.ingest.template_store import TemplateEntry, get_template
+from kechuang.ingest.validation import Context, Validator
+from kechuang.kit import audit
+from kechuang.kit.errors import Conflict, Forbidden, NotFound
+from kechuang.kit.xlsx import write_xlsx
+from kechuang.models import Enterprise, ImportBatch, ImportReport, utcnow
+
+Progress = Callable[[str, int, int], None]
+#: rows kept in a stored problem report (the count is always complete)
+REPORT_CAP = 50_000
+#: changed values listed in a dry run's result (the count is always complete)
+CHANGES_CAP = 1000
+IMPORT_ROLES = frozenset({"bureau_admin", "bureau_staff", "department"})
+REPORT_HEADER = ["工作表 Sheet", "行 Row", "列 Column", "值 Value", "原因 Reason"]
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def resolve_template(session: Session, template: str | ImportTemplate | TemplateEntry
+                     ) -> ImportTemplate:
+    if isinstance(template, ImportTemplate):
+        return template
+    if isinstance(template, TemplateEntry):
+        return template.template
+    return get_template(session, template).template
+
+
+def check_may_import(actor: Actor, template: ImportTemplate) -> None:
+    if actor.role not in IMPORT_ROLES:
+        raise Forbidden("您的角色不能导入数据", "Your role may not import data")
+    if actor.role == "department" and template.department != actor.department_code:
+        raise Forbidden(f"部门账号只能使用本部门的模板；模板“{template.name}”属于"
+                        f"{template.department_name}",
+                        f"Template {template.name} belongs to another department")
+
+
+def _already_imported(session: Session, digest: str, template: str) -> ImportBatch | None:
+    return session.scalar(select(ImportBatch).where(
+        ImportBatch.content_hash == digest, ImportBatch.template == template,
+        ImportBatch.status == "committed").order_by(ImportBatch.id).limit(1))
+
+
+def _save_report(session: Session, actor: Actor, result: ImportResult, template: ImportTemplate,
+                 batch_id: int | None) -> int:
+    report = ImportReport(
+        template=template.name, department_code=template.department,
+        filename=result.filename[:255], content_hash=result.content_hash, batch_id=batch_id,
+        problem_count=len(result.problems),
+        problems=[p.as_row() for p in result.problems[:REPORT_CAP]],
+        region_code=actor.region_code, created_by=actor.user_id)
+    session.add(report)
+    session.flush()
+    return report.id
+
+
+def do_import(
+    session: Session,
+    actor: Actor,
+    file_bytes: bytes,
+    filename: str,
+    template: str | ImportTemplate | TemplateEntry,
+    dry_run: bool = False,
+    valid_rows_only: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Validate and (unless ``dry_run``) import one file.
+
+    Any problem → nothing written (``ok`` false, the problems and a stored report id), unless
+    ``valid_rows_only``: then rows with a problem are skipped and the rest imported.
+    """
+    progress = progress or _noop
+    settings = get_settings()
+    tpl = resolve_template(session, template)
+    check_may_import(actor, tpl)
+    digest = hashlib.sha256(file_bytes).hexdigest()
+    result = ImportResult(ok=False, filename=filename, template=tpl.name, dry_run=dry_run,
+                          valid_rows_only=valid_rows_only, content_hash=digest)
+
+    previous = _already_imported(session, digest, tpl.name)
+    if previous is not None:
+        result.ok = True
+        result.already_imported = True
+        result.batch_id = previous.id
+        result.message = (f"此文件已用模板“{tpl.name}”导入为批次 {previous.id}"
+                          f"（{previous.filename}），本次未写入任何数据")
+        if not dry_run:
+            audit.record(session, actor, "import.duplicate", "import_batch", previous.id,
+                         after={"filename": filename, "hash": digest},
+                         region_code=actor.region_code)
+        return result
+
+    progress("读取文件", 0, 1)
+    regions = repo.region_codes(session)
+    ctx = Context(
+        metric_ids=repo.metric_ids(session), regions=regions,
+        scope_regions=repo.scope_region_codes(session, actor),
+        lookup=lambda codes: repo.lookup_enterprises(session, codes),
+        scaled_ints=is_sqlite(session))
+    validator = Validator(tpl, ctx)
+    try:
+        workbook = read_file(
+            file_bytes, filename, validator.is_header, max_bytes=settings.import_max_bytes,
+            max_rows=settings.import_max_rows, max_unzipped=settings.import_max_unzipped_bytes,
+            max_ratio=settings.import_max_zip_ratio)
+    except FileRefused as exc:
+        result.problems = [Problem(sheet="", row=None, column="", letter="", value=filename,
+                                   reason=exc.message_zh)]
+        return _fail(session, actor, result, tpl, exc.message_zh)
+    result.notes.extend(workbook.notes)
+    progress("校验", 0, sum(len(s.rows) for s in workbook.sheets))
+    plan = validator.run(workbook)
+    result.problems = plan.problems
+    result.problem_count = len(plan.problems)
+    result.rows_total = plan.rows_total
+    result.rows_skipped = plan.rows_skipped
+    if plan.problems and (not valid_rows_only or plan.rows_ok == 0):
+        why = (f"发现 {len(plan.problems):,} 个问题，未导入任何数据" if not valid_rows_only
+               else f"发现 {len(plan.problems):,} 个问题，没有可导入的有效行")
+        return _fail(session, actor, result, tpl, why)
+
+    progress("写入", 0, len(plan.facts))
+    batch: ImportBatch | None = None
+    ids: dict[str, int] = {code: v[0] for code, v in plan.known.items()}
+    if dry_run:
+        for n, code in enumerate(plan.new_enterprises, start=1):
+            ids[code] = -n
+    else:
+        batch = ImportBatch(
+            template=tpl.name, department_code=tpl.department, filename=filename[:255],
+            content_hash=digest, layout=tpl.layout, valid_rows_only=valid_rows_only,
+            status="committed", region_code=actor.region_code, created_by=actor.user_id)
+        session.add(batch)
+        session.flush()
+        if plan.new_enterprises:
+            session.execute(insert(Enterprise), [
+                {**e, "founded_on": date.fromisoformat(e["founded_on"]) if e["founded_on"]
+                 else None, "created_batch_id": batch.id}
+                for e in plan.new_enterprises.values()])
+            for code, eid in session.execute(select(Enterprise.uscc, Enterprise.id)
+                                             .where(Enterprise.created_batch_id == batch.id)):
+                ids[code] = eid
+    repo.create_stage(session)
+    staged = [(ids[f[0]], f[1], f[2], f[3], f[4]) for f in plan.facts]
+    repo.fill_stage(session, staged)
+    progress("写入", len(staged) // 2, len(staged))
+    new, changed, unchanged = repo.stage_counts(session)
+    result.facts_new, result.facts_changed, result.facts_unchanged = new, changed, unchanged
+    result.enterprises_created = len(plan.new_enterprises)
+    result.rows_imported = plan.rows_ok
+    result.new_enterprises = [
+        {k: str(v or "") for k, v in e.items()} for e in list(plan.new_enterprises.values())[:1000]]
+    if dry_run:
+        result.changes = [ChangedValue(**c) for c in repo.changed_values(session, CHANGES_CAP)]
+        repo.drop_stage(session)
+        result.ok = True
+        result.message = (f"试导入：将新建企业 {result.enterprises_created:,} 家，"
+                          f"新增数据 {new:,} 项，"
+                          f"修改 {changed:,} 项，不变 {unchanged:,} 项；未写入任何数据")
+        if plan.problems:
+            result.report_id = _save_report(session, actor, result, tpl, None)
+        progress("完成", 1, 1)
+        return result
+
+    assert batch is not None
+    repo.merge_stage(session, batch.id)
+    if batch.region_code is None:
+        # an import from the command line has no region of its own: the batch belongs to the
+        # smallest region holding every enterprise it touched, so county accounts see it
+        batch.region_code = repo.common_region_of_batch(session, batch.id)
+    refresh_derived(session, ctx.metric_ids)
+    repo.drop_stage(session)
+    batch.rows_total = plan.rows_total
+    batch.rows_imported = plan.rows_ok
+    batch.facts_new, batch.facts_changed, batch.facts_unchanged = new, changed, unchanged
+    batch.enterprises_created = len(plan.new_enterprises)
+    batch.problems = len(plan.problems)
+    if plan.problems:
+        result.report_id = _save_report(session, actor, result, tpl, batch.id)
+    result.batch_id = batch.id
+    result.ok = True
+    result.message = (f"已导入为批次 {batch.id}：新建企业 {batch.enterprises_created:,} 家，"
+                      f"新增数据 {new:,} 项，修改 {changed:,} 项，不变 {unchanged:,} 项")
+    if plan.problems:
+        result.message += f"；跳过有问题的行 {plan.rows_skipped:,} 行"
+    audit.record(session, actor, "import.commit", "import_batch", batch.id, after={
+        "template": tpl.name, "filename": filename, "hash": digest,
+        "valid_rows_only": valid_rows_only, "rows_total": plan.rows_total,
+        "rows_imported": plan.rows_ok, "facts_new": new, "facts_changed": changed,
+        "facts_unchanged": unchanged, "enterprises_created": batch.enterprises_created,
+        "problems": len(plan.problems)}, region_code=batch.region_code)
+    session.flush()
+    progress("完成", 1, 1)
+    return result
+
+
+def _fail(session: Session, actor: Actor, result: ImportResult, tpl: ImportTemplate,
+          message: str) -> ImportResult:
+    result.ok = False
+    result.problem_count = len(result.problems)
+    result.message = message
+    result.report_id = _save_report(session, actor, result, tpl, None)
+    if not result.dry_run:
+        audit.record(session, actor, "import.reject", "import_report", result.report_id, after={
+            "template": tpl.name, "filename": result.filename, "hash": result.content_hash,
+            "problems": len(result.problems)}, region_code=actor.region_code)
+    return result
+
+
+# --- batches ---------------------------------------------------------------------------
+
+
+def visible_batch(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
+    batch = session.scalar(select(ImportBatch).where(
+        ImportBatch.id == batch_id, repo.batch_visible(actor)))
+    if batch is None:
+        raise NotFound(f"导入批次 {batch_id} 不存在或不在您的权限范围内",
+                       f"Import batch {batch_id} not found")
+    return batch
+
+
+def list_batches(session: Session, actor: Actor, limit: int = 200, offset: int = 0
+                 ) -> list[ImportBatch]:
+    return list(session.scalars(select(ImportBatch).where(repo.batch_visible(actor))
+                                .order_by(ImportBatch.id.desc()).limit(limit).offset(offset)))
+
+
+def do_rollback_batch(session: Session, actor: Actor, batch_id: int) -> dict[str, Any]:
+    """Undo a batch: delete its facts, restore what it superseded, remove the enterprises it
+    created that nothing references. Refused while a later committed batch superseded some
+    of its values (that batch must be rolled back first)."""
+    if actor.role not in IMPORT_ROLES:
+        raise Forbidden("您的角色不能回滚导入批次", "Your role may not roll back batches")
+    batch = visible_batch(session, actor, batch_id)
+    if batch.status != "committed":
+        raise Conflict(f"批次 {batch_id} 已于此前回滚", f"Batch {batch_id} is already rolled back")
+    later = repo.superseding_batches(session, batch_id)
+    if later:
+        names = "、".join(f"批次 {b.id}（{b.filename}）" for b in later)
+        raise Conflict(f"不能回滚批次 {batch_id}：其部分数据已被后续批次 {names} 更新；"
+                       "请先回滚后续批次",
+                       f"Batch {batch_id} cannot be rolled back: later batches "
+                       f"{', '.join(str(b.id) for b in later)} superseded its values")
+    repo.create_stage(session)
+    repo.stage_touched(session, batch_id)
+    deleted, restored = repo.delete_and_restore(session, batch_id)
+    removed = repo.delete_unreferenced_enterprises(session, batch_id)
+    refresh_derived(session, repo.metric_ids(session))
+    repo.drop_stage(session)
+    batch.status = "rolled_back"
+    batch.rolled_back_at = utcnow()
+    batch.rolled_back_by = actor.user_id
+    summary = {"facts_deleted": deleted, "facts_restored": restored,
+               "enterprises_removed": removed}
+    audit.record(session, actor, "import.rollback", "import_batch", batch_id,
+                 before={"status": "committed"}, after={"status": "rolled_back", **summary},
+                 region_code=batch.region_code)
+    session.flush()
+    return summary
+
+
+# --- problem reports -----------------------------------------------------------------------
+
+
+def report_xlsx(problems: list[list[Any]]) -> bytes:
+    return write_xlsx([("问题清单", REPORT_HEADER, problems)])
+
+
+def problems_xlsx(problems: list[Problem]) -> bytes:
+    return report_xlsx([p.as_row() for p in problems])
+
+
+def visible_report(session: Session, actor: Actor, report_id: int) -> ImportReport:
+    report = session.scalar(select(ImportReport).where(
+        ImportReport.id == report_id, repo.report_visible(actor)))
+    if report is None:
+        raise NotFound(f"问题报告 {report_id} 不存在或不在您的权限范围内",
+                       f"Problem report {report_id} not found")
+    return report

@@ -1,0 +1,153 @@
+"""Pages of the intake: batches, upload, result with the problem report, rollback, templates.
+
+Bureau roles work in their region subtree; a department account sees its own uploads and
+its own department's templates only. Only a bureau administrator edits templates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+
+import kechuang.ingest.i18n  # noqa: F401  (registers the UI strings)
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import enterprise_visible
+from kechuang.config import get_settings
+from kechuang.ingest.schemas import TemplateError
+from kechuang.ingest.service import (
+    do_import,
+    do_rollback_batch,
+    list_batches,
+    report_xlsx,
+    visible_batch,
+    visible_report,
+)
+from kechuang.ingest.template_store import TemplateEntry, do_save_template, templates_for
+from kechuang.kit.errors import InvalidInput, NotFound
+from kechuang.models import Enterprise, Fact, ImportReport, Metric
+from kechuang.web.deps import DB, CurrentActor, allow
+from kechuang.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IMPORTERS = frozenset({"bureau_admin", "bureau_staff", "department"})
+SHOWN_PROBLEMS = 500
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def read_upload(file: UploadFile) -> bytes:
+    """The uploaded bytes, refusing more than ``import_max_bytes`` without reading it all."""
+    limit = get_settings().import_max_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"文件“{file.filename}”过大：超过上限 {limit:,} 字节",
+                           f"{file.filename} is larger than {limit:,} bytes")
+    return data
+
+
+def _template_entry(db: DB, actor: Actor, name: str) -> TemplateEntry:
+    entry = templates_for(db, actor).get(name)
+    if entry is None:
+        raise NotFound(f"导入模板“{name}”不存在或不属于本部门", f"Template {name} not found")
+    return entry
+
+
+@router.get("/imports", dependencies=[allow(IMPORTERS)])
+def batches_page(request: Request, db: DB, actor: CurrentActor) -> Response:
+    return render(request, "ingest/batches.html", {"batches": list_batches(db, actor)})
+
+
+@router.get("/imports/new", dependencies=[allow(IMPORTERS)])
+def upload_form(request: Request, db: DB, actor: CurrentActor,
+                template: str | None = None) -> Response:
+    return render(request, "ingest/new.html",
+                  {"templates": templates_for(db, actor), "selected": template})
+
+
+@router.post("/imports", dependencies=[allow(IMPORTERS)])
+def upload(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File()],
+    template: Annotated[str, Form(max_length=64)],
+    dry_run: Annotated[bool, Form()] = False,
+    valid_rows_only: Annotated[bool, Form()] = False,
+) -> Response:
+    entry = _template_entry(db, actor, template)
+    data = read_upload(file)
+    result = do_import(db, actor, data, file.filename or "upload", entry, dry_run=dry_run,
+                       valid_rows_only=valid_rows_only)
+    return render(request, "ingest/result.html",
+                  {"result": result, "template": entry.template, "shown": SHOWN_PROBLEMS},
+                  status_code=200 if result.ok else 422)
+
+
+@router.get("/imports/{batch_id}", dependencies=[allow(IMPORTERS)])
+def batch_page(request: Request, db: DB, batch_id: RowId, actor: CurrentActor) -> Response:
+    return _batch_page(request, db, actor, batch_id, None)
+
+
+def _batch_page(request: Request, db: DB, actor: Actor, batch_id: int,
+                rolled: dict[str, int] | None) -> Response:
+    batch = visible_batch(db, actor, batch_id)
+    sample: list[Any] = list(db.execute(
+        select(Enterprise.uscc, Enterprise.name, Metric.name_zh, Metric.unit, Fact.period,
+               Fact.value_num, Fact.value_text, Fact.is_current)
+        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+        .join(Metric, Metric.id == Fact.metric_id)
+        .where(Fact.batch_id == batch.id, enterprise_visible(actor))
+        .order_by(Fact.id).limit(50)))
+    report_id = db.scalar(select(ImportReport.id).where(ImportReport.batch_id == batch.id))
+    return render(request, "ingest/batch.html",
+                  {"batch": batch, "sample": sample, "report_id": report_id, "rolled": rolled})
+
+
+@router.post("/imports/{batch_id}/rollback", dependencies=[allow(IMPORTERS)])
+def rollback(request: Request, db: DB, batch_id: RowId, actor: CurrentActor
+             ) -> Response:
+    summary = do_rollback_batch(db, actor, batch_id)
+    return _batch_page(request, db, actor, batch_id, summary)
+
+
+@router.get("/import-reports/{report_id}.xlsx", dependencies=[allow(IMPORTERS)])
+def report_download(db: DB, report_id: RowId, actor: CurrentActor) -> Response:
+    report = visible_report(db, actor, report_id)
+    body = report_xlsx(report.problems)
+    filename = f"import-problems-{report.id}.xlsx"
+    return Response(body, media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/import-templates", dependencies=[allow(IMPORTERS)])
+def templates_page(request: Request, db: DB, actor: CurrentActor) -> Response:
+    return render(request, "ingest/templates.html", {"templates": templates_for(db, actor)})
+
+
+@router.get("/import-templates/{name}", dependencies=[allow(IMPORTERS)])
+def template_page(request: Request, db: DB, name: str, actor: CurrentActor
+                  ) -> Response:
+    entry = _template_entry(db, actor, name)
+    return render(request, "ingest/template.html",
+                  {"entry": entry, "yaml_text": entry.yaml_text, "errors": None, "saved": None})
+
+
+@router.post("/import-templates/{name}", dependencies=[allow("bureau_admin")])
+def template_save(request: Request, db: DB, name: str,
+                  yaml_text: Annotated[str, Form(alias="yaml", max_length=200_000)],
+                  actor: CurrentActor) -> Response:
+    entry = _template_entry(db, actor, name)
+    try:
+        row = do_save_template(db, actor, name, yaml_text)
+    except TemplateError as exc:
+        return render(request, "ingest/template.html",
+                      {"entry": entry, "yaml_text": yaml_text, "errors": exc.problems,
+                       "saved": None}, status_code=422)
+    entry = _template_entry(db, actor, name)
+    return render(request, "ingest/template.html",
+                  {"entry": entry, "yaml_text": entry.yaml_text, "errors": None,
+                   "saved": row.version})
