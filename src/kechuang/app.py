@@ -4,6 +4,7 @@ files, all over the same services."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -53,7 +54,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             app.include_router(module.router, prefix=prefix)
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -99,7 +100,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     return app
 
 
-def _domain_modules() -> list[object]:
+def _domain_modules() -> list[Any]:
     """Routers of the domain packages, in a fixed order; a package may have views, api or both."""
     import importlib
 

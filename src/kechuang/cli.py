@@ -93,7 +93,9 @@ def users_create(
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
     ],
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
-    department: Annotated[str | None, typer.Option(help="Department code (role department)")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="Department code (role department)")
+    ] = None,
     enterprise: Annotated[str | None, typer.Option(help="Credit code (role enterprise)")] = None,
 ) -> None:
     """Create an account (as the operator at the shell: a bureau administrator)."""

@@ -131,5 +131,6 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 
 
 def is_sqlite(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
+            else session_or_engine)
     return bind.dialect.name == "sqlite"

@@ -1,4 +1,5 @@
-"""Schema migrations (Alembic), run programmatically so an installed package needs no alembic.ini."""
+"""Schema migrations (Alembic), run programmatically: an installed package needs no
+alembic.ini."""
 
 from __future__ import annotations
 

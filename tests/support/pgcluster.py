@@ -45,7 +45,8 @@ class Cluster:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"]),
+            _as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
+                       "stop"]),
             capture_output=True,
             check=False,
         )

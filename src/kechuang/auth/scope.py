@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, false, select, true
 
 from kechuang.auth.actor import Actor
@@ -15,7 +17,7 @@ def regions_in_scope(actor: Actor) -> ColumnElement[bool]:
     return Region.path.startswith(actor.region_path, autoescape=True)
 
 
-def region_code_in_scope(actor: Actor, column: ColumnElement[str]) -> ColumnElement[bool]:
+def region_code_in_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
     """Predicate on any region-code column: it lies in the actor's subtree."""
     if actor.region_path == "/":
         return true()

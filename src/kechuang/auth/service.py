@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -66,7 +67,8 @@ def do_create_user(
 ) -> User:
     """Create an account. Only a bureau administrator, inside their own region subtree."""
     if actor.role != "bureau_admin":
-        raise Forbidden("只有科技局管理员可以创建账号", "Only a bureau administrator can create accounts")
+        raise Forbidden("只有科技局管理员可以创建账号",
+                        "Only a bureau administrator can create accounts")
     if role not in ROLES or role == "public":
         raise InvalidInput(f"未知角色：{role}", f"Unknown role: {role}")
     problem = password_problem(password)
@@ -98,12 +100,12 @@ def do_create_user(
     return user
 
 
-def _recent_failures(session: Session, column: object, value: str) -> int:
+def _recent_failures(session: Session, column: Any, value: str) -> int:
     settings = get_settings()
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
-    ) or 0
+    query = select(func.count()).select_from(LoginAttempt).where(
+        column == value, LoginAttempt.at >= since)
+    return session.scalar(query) or 0
 
 
 def do_login(session: Session, username: str, password: str, ip: str,

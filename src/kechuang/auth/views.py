@@ -97,7 +97,8 @@ def logout(request: Request, db: DB, actor: CurrentActor):
 
 @router.get("/lang/{code}", dependencies=[allow(EVERYONE)])
 def switch_language(request: Request, code: str, next: str | None = None):
-    target = _safe_next(next or request.headers.get("referer", "/").split(request.url.netloc, 1)[-1])
+    referer = request.headers.get("referer", "/").split(request.url.netloc, 1)[-1]
+    target = _safe_next(next or referer)
     response = RedirectResponse(target, status_code=303)
     if code in LOCALES:
         response.set_cookie(LANG_COOKIE, code, samesite="lax", max_age=365 * 86400)

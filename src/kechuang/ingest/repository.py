@@ -231,7 +231,7 @@ def batch_visible(actor: Actor) -> ColumnElement[bool]:
         return ImportBatch.created_by == actor.user_id
     if actor.is_bureau:
         return true() if actor.region_path == "/" else region_code_in_scope(
-            actor, ImportBatch.region_code)  # type: ignore[arg-type]
+            actor, ImportBatch.region_code)
     return false()
 
 
@@ -242,7 +242,7 @@ def report_visible(actor: Actor) -> ColumnElement[bool]:
         return ImportReport.created_by == actor.user_id
     if actor.is_bureau:
         return true() if actor.region_path == "/" else region_code_in_scope(
-            actor, ImportReport.region_code)  # type: ignore[arg-type]
+            actor, ImportReport.region_code)
     return false()
 
 

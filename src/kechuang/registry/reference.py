@@ -22,14 +22,14 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def region_rows() -> list[dict[str, str]]:
+def region_rows() -> list[dict[str, str | None]]:
     """The whole GB/T 2260 tree down to towns and parks, root first (parents before children)."""
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, str | None]] = []
     for p in _read_csv(REGIONS_DIR / "provinces.csv"):
         code = p["code"] + "0000"
         rows.append(dict(code=code, name=p["name"], level="province", parent_code=None,
                          path=f"/{code}/"))
-    paths = {r["code"]: r["path"] for r in rows}
+    paths: dict[str, str] = {str(r["code"]): str(r["path"]) for r in rows}
     for c in _read_csv(REGIONS_DIR / "cities.csv"):
         code, parent = c["code"] + "00", c["provinceCode"] + "0000"
         paths[code] = f"{paths[parent]}{code}/"
@@ -87,10 +87,10 @@ def load_reference_data(session: Session) -> dict[str, int]:
     added["metrics"] = len(new_metrics)
 
     have = set(session.scalars(select(Industry.code)))
-    new = [r for r in industry_rows() if r["code"] not in have]
-    if new:
-        session.execute(insert(Industry), new)
-    added["industries"] = len(new)
+    new_industries = [r for r in industry_rows() if r["code"] not in have]
+    if new_industries:
+        session.execute(insert(Industry), new_industries)
+    added["industries"] = len(new_industries)
 
     have = set(session.scalars(select(Region.code)))
     new_regions = [r for r in region_rows() if r["code"] not in have]
