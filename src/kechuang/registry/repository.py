@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from kechuang.auth.actor import Actor
@@ -38,17 +38,40 @@ def is_code_like(q: str) -> bool:
     return bool(_CODE_LIKE.match(text)) and any(ch.isdigit() for ch in text)
 
 
-def search_predicate(q: str) -> ColumnElement[bool] | None:
+#: a credit-code prefix matching more codes than this is searched without its index range
+SELECTIVE_PREFIX = 5000
+
+
+def _prefix_is_selective(session: Session, low: str, high: str) -> bool:
+    """Whether an index range over ``[low, high]`` holds few codes. Probed on the unique
+    index alone (at most SELECTIVE_PREFIX entries read): the first eight characters of a
+    credit code are shared by a whole county, so a short prefix is no filter at all, and
+    SQLite's planner cannot tell (it keeps no histograms)."""
+    probe = (select(Enterprise.uscc).where(Enterprise.uscc >= low, Enterprise.uscc <= high)
+             .limit(SELECTIVE_PREFIX + 1).subquery())
+    return int(session.scalar(select(func.count()).select_from(probe)) or 0) <= SELECTIVE_PREFIX
+
+
+def search_predicate(q: str, session: Session | None = None) -> ColumnElement[bool] | None:
     text = q.strip()
     if not text:
         return None
+    dialect = session.get_bind().dialect.name if session is not None else "sqlite"
     if is_code_like(text):
         prefix = text.upper()
+        low, high = prefix, prefix.ljust(18, "Z")
+        exact = Enterprise.uscc.startswith(prefix, autoescape=True)
+        if dialect == "sqlite" and session is not None and not _prefix_is_selective(
+                session, low, high):
+            # a LIKE alone is no index candidate: the planner keeps its usual plan
+            return exact
         # a range on the unique index (credit codes use only 0-9 and A-Z, so prefix + "Z…"
         # is the largest code with this prefix under any collation), LIKE for exactness
-        return and_(Enterprise.uscc >= prefix, Enterprise.uscc <= prefix.ljust(18, "Z"),
-                    Enterprise.uscc.startswith(prefix, autoescape=True))
-    return Enterprise.name.icontains(text, autoescape=True)
+        return and_(Enterprise.uscc >= low, Enterprise.uscc <= high, exact)
+    if dialect == "sqlite":
+        # SQLite's LIKE already ignores ASCII case; lower() on every row would double the scan
+        return Enterprise.name.contains(text, autoescape=True)
+    return Enterprise.name.icontains(text, autoescape=True)  # ILIKE: same result as SQLite
 
 
 def industry_predicate(code: str) -> ColumnElement[bool]:
@@ -99,8 +122,15 @@ def qualification_predicate(qual: str, today: date) -> ColumnElement[bool]:
 
 def list_predicates(session: Session, actor: Actor, filters: EnterpriseFilters,
                     today: date) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [enterprise_visible(actor)]
-    search = search_predicate(filters.q)
+    visible = enterprise_visible(actor)
+    if actor.is_bureau and session.get_bind().dialect.name == "sqlite":
+        # A bureau sees most of the table, but SQLite without statistics (no ANALYZE yet)
+        # takes "region_code IN (…)" for a selective index and reads every enterprise through
+        # it. likelihood() only tells the planner so; the predicate itself is unchanged.
+        visible = cast(ColumnElement[bool],
+                       func.likelihood(visible, literal_column("0.9375")))
+    where: list[ColumnElement[bool]] = [visible]
+    search = search_predicate(filters.q, session)
     if search is not None:
         where.append(search)
     if filters.region:
@@ -117,11 +147,20 @@ def count_enterprises(session: Session, where: list[ColumnElement[bool]]) -> int
 
 
 def enterprise_rows(session: Session, where: list[ColumnElement[bool]], offset: int,
-                    limit: int) -> list[Row[Any]]:
-    """One page: the enterprise columns the list shows, with region and industry names."""
+                    limit: int, total: int | None = None) -> list[Any]:
+    """One page: the enterprise columns the list shows, with region and industry names.
+
+    Pages in the back half are read from the end (``ORDER BY … DESC`` with the mirrored
+    offset), so that the deepest page skips at most half of the rows instead of all of them.
+    """
+    order: tuple[Any, ...] = (Enterprise.name, Enterprise.id)
+    if total is not None and offset > total - offset - limit:
+        limit = min(limit, total - offset)
+        offset = max(0, total - offset - limit)
+        order = (Enterprise.name.desc(), Enterprise.id.desc())
     page = (
         select(Enterprise.id).where(*where)
-        .order_by(Enterprise.name, Enterprise.id).offset(offset).limit(limit)
+        .order_by(*order).offset(offset).limit(limit)
         .subquery()
     )
     return list(session.execute(
@@ -139,7 +178,7 @@ def enterprise_rows(session: Session, where: list[ColumnElement[bool]], offset: 
     ))
 
 
-def region_options(session: Session, actor: Actor) -> list[Row[Any]]:
+def region_options(session: Session, actor: Actor) -> list[Any]:
     """Counties, towns and parks strictly below the actor's own region (the filter select)."""
     levels = ("county", "town", "park")
     base = (select(Region.code, Region.name, Region.level, Region.path)
@@ -154,7 +193,7 @@ def region_options(session: Session, actor: Actor) -> list[Row[Any]]:
     return rows
 
 
-def industry_options(session: Session) -> list[Row[Any]]:
+def industry_options(session: Session) -> list[Any]:
     """Sections (门类) and divisions (大类) with their names, in classification order."""
     return list(session.execute(
         select(Industry.code, Industry.level, Industry.name, Industry.section)
@@ -167,7 +206,7 @@ def visible_enterprise(session: Session, actor: Actor, uscc: str) -> Enterprise 
                                                    enterprise_visible(actor)))
 
 
-def region_chain(session: Session, path: str) -> list[Row[Any]]:
+def region_chain(session: Session, path: str) -> list[Any]:
     """The regions along a path, root first."""
     codes = [c for c in path.split("/") if c]
     rows = {r.code: r for r in session.execute(
@@ -176,7 +215,7 @@ def region_chain(session: Session, path: str) -> list[Row[Any]]:
 
 
 def facts_with_provenance(session: Session, enterprise_id: int, *, current: bool
-                          ) -> list[Row[Any]]:
+                          ) -> list[Any]:
     """Facts of one enterprise joined with their metric, batch and department."""
     return list(session.execute(
         select(
@@ -191,12 +230,18 @@ def facts_with_provenance(session: Session, enterprise_id: int, *, current: bool
         .join(Metric, Metric.id == Fact.metric_id)
         .join(ImportBatch, ImportBatch.id == Fact.batch_id)
         .join(Department, Department.code == ImportBatch.department_code)
-        .where(Fact.enterprise_id == enterprise_id, Fact.is_current == current)
+        .where(Fact.enterprise_id == enterprise_id, *(
+            # current: the partial unique index (enterprise, metric, period) WHERE is_current;
+            # history: the partial index on superseded_by (a rollback deletes its facts, so
+            # every non-current fact names its successor). There is no plain index on
+            # fact.enterprise_id, and a full scan of fact is millions of rows.
+            (Fact.is_current == True,) if current  # noqa: E712
+            else (Fact.superseded_by.is_not(None), Fact.is_current == False)))  # noqa: E712
         .order_by(Metric.id, Fact.period, Fact.batch_id)
     ))
 
 
-def batches(session: Session, ids: set[int]) -> list[Row[Any]]:
+def batches(session: Session, ids: set[int]) -> list[Any]:
     if not ids:
         return []
     dept = aliased(Department)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 PER_PAGE = 50
+
+#: an exact decimal in JSON: a string in plain notation ("1500", never "1.5E+3", which is
+#: what a normalised Decimal would print)
+ExactStr = Annotated[Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str,
+                                              when_used="json")]
 
 Qualification = Literal[
     "hte", "tech_sme", "srdi", "little_giant", "rd_institution", "dishonest", "abnormal"
@@ -78,7 +83,7 @@ class FactOut(BaseModel):
     metric_name: str
     unit: str | None
     period: int
-    value: Decimal | None
+    value: ExactStr | None
     value_text: str | None
     display: str
     batch_id: int

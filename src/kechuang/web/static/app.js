@@ -16,3 +16,10 @@ function kcRenderCharts(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { kcRenderCharts(document); });
 document.addEventListener("htmx:afterSwap", function (evt) { kcRenderCharts(evt.target); });
+// Forms with data-confirm ask before they submit (no inline handlers: the CSP forbids them).
+document.addEventListener("submit", function (evt) {
+  var form = evt.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    evt.preventDefault();
+  }
+});
