@@ -50,8 +50,16 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / _SCALE).normalize()
-        return Decimal(value).normalize()
+            return plain(Decimal(int(value)) / _SCALE)
+        return plain(Decimal(value))
+
+
+def plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and never in exponent form (``1500``, not ``1.5E+3``)."""
+    value = value.normalize()
+    if value.as_tuple().exponent > 0:  # type: ignore[operator]
+        value = value.quantize(Decimal(1))
+    return value
 
 
 def scaled(value: Decimal) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.passwords import hash_password, password_problem, verify_password
+from kechuang.auth.scope import region_in_scope
 from kechuang.config import get_settings
 from kechuang.kit import audit
 from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
@@ -178,8 +179,10 @@ def do_revoke_sessions(session: Session, actor: Actor, user_id: int) -> int:
     target = session.get(User, user_id)
     if target is None:
         raise NotFound("账号不存在", "No such account")
-    if actor.user_id != user_id and actor.role != "bureau_admin":
-        raise Forbidden("无权注销他人会话", "Not allowed to revoke other users' sessions")
+    if actor.user_id != user_id:
+        target_path = session.scalar(select(Region.path).where(Region.code == target.region_code))
+        if actor.role != "bureau_admin" or not region_in_scope(actor, target_path or ""):
+            raise Forbidden("无权注销他人会话", "Not allowed to revoke other users' sessions")
     result = session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))

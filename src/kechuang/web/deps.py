@@ -41,7 +41,9 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DB = Annotated[Session, Depends(get_db)]
+# scope="function": the commit happens when the endpoint returns, before the response is
+# sent — so a failed commit is an error response, and the next request sees the change
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def client_ip(request: Request) -> str:
