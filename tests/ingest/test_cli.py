@@ -111,7 +111,7 @@ def test_kill_9_mid_import_leaves_the_database_as_before(engine, tmp_path):
     for line in proc.stderr:
         if "写入" in line:
             break
-    time.sleep(1.0)  # inside the write transaction: enterprises inserted, facts being staged
+    time.sleep(0.2)  # inside the write transaction: enterprises inserted, facts being staged
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed"
