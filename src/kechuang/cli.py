@@ -121,10 +121,22 @@ def users_create(
         raise fail(exc) from exc
 
 
-def _register_domain_commands() -> None:
-    from kechuang.ingest.cli import register as register_ingest
+#: domain packages whose ``cli.register(app)`` adds their commands, in help order
+DOMAIN_CLIS = ("ingest", "scoring", "policy", "matching")
 
-    register_ingest(app)
+
+def _register_domain_commands() -> None:
+    import importlib
+
+    for package in DOMAIN_CLIS:
+        name = f"kechuang.{package}.cli"
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
 
 
 _register_domain_commands()
