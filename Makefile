@@ -7,9 +7,6 @@ PORT   ?= 8000
 DEMO   ?= 2000
 PYTEST_ARGS ?=
 
-export KECHUANG_HOST ?= $(HOST)
-export KECHUANG_PORT ?= $(PORT)
-
 .PHONY: install install-dev run test test-sqlite test-postgres chromium bench lint lock clean
 
 $(BIN)/python:

@@ -6,6 +6,16 @@ from pydantic import ValidationError
 from kechuang.config import Settings
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """These tests own the KECHUANG_* environment (make or CI may have set some)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("KECHUANG_"):
+            monkeypatch.delenv(name)
+
+
 def test_environment_beats_the_settings_file_which_beats_defaults(tmp_path, monkeypatch):
     toml = tmp_path / "k.toml"
     toml.write_text('port = 9100\nhost = "0.0.0.0"\n', encoding="utf-8")
