@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.service import resolve_session
-from kechuang.db import session_factory
+from kechuang.db import unit_of_work
 from kechuang.kit.errors import Forbidden, KechuangError, NotAuthenticated
 
 SESSION_COOKIE = "kc_session"
@@ -30,15 +30,8 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def get_db(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the endpoint returns, rolled back on error."""
-    session = session_factory(request.app.state.engine)()
-    try:
+    with unit_of_work(request.app.state.engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": the commit happens when the endpoint returns, before the response is
