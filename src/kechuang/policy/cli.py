@@ -1,0 +1,111 @@
+"""``kechuang policy test [PATH]`` and ``kechuang policy eval`` (batch eligibility)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.kit.safe_export import neutralise_row
+
+policy_app = typer.Typer(help="政策计算 Policies as code.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"错误：{message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+@policy_app.command("test")
+def test_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A cases file or a folder (default: built-in policies)")
+    ] = None,
+) -> None:
+    """Run the YAML test cases of policies; exit 1 when any case fails."""
+    from kechuang.policy.cases import case_files, run_case_file
+
+    if path is not None and not path.exists():
+        raise _fail(f"找不到 {path}")
+    files = case_files(path)
+    if not files:
+        raise _fail(f"{path} 下没有 *.cases.yaml 测试用例文件")
+    total = failed = 0
+    for file in files:
+        for res in run_case_file(file):
+            total += 1
+            if res.ok:
+                continue
+            failed += 1
+            typer.secho(f"失败 FAIL  {res.file} · {res.name}", fg=typer.colors.RED)
+            for problem in res.problems:
+                typer.echo(f"    {problem}")
+    typer.echo(f"{len(files)} 个文件，{total} 个用例，{total - failed} 个通过，{failed} 个失败")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read the enterprise × year input (CSV in UTF-8/GB18030, or XLSX) as text columns."""
+    if not path.exists():
+        raise InvalidInput(f"找不到数据文件 {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InvalidInput(f"{path}：无法识别文件编码（应为 UTF-8 或 GB18030）")
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                           na_values=[""])
+    if suffix == ".xlsx":
+        return pd.read_excel(path, dtype=str, engine="openpyxl")
+    raise InvalidInput(f"{path}：只支持 .csv 或 .xlsx 文件")
+
+
+@policy_app.command("eval")
+def eval_cmd(
+    policy: Annotated[str, typer.Option("--policy", help="Policy id or policy YAML file")],
+    data: Annotated[Path, typer.Option("--data", help="Input CSV/XLSX: uscc, year, metrics")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV, one row per enterprise")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Evaluate one policy for every enterprise of a file and write the verdicts."""
+    from kechuang.policy.evaluate import evaluate
+    from kechuang.policy.loader import get_policy
+
+    try:
+        when = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError as exc:
+        raise _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}") from exc
+    try:
+        lp = get_policy(policy)
+        table = evaluate(lp, read_table(data), when).table()
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(neutralise_row(list(table.columns)))
+        for row in table.itertuples(index=False):
+            writer.writerow(neutralise_row(list(row)))
+    tmp.replace(out)
+    counts = table["verdict"].value_counts().to_dict()
+    summary = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    typer.echo(f"{lp.id}：{len(table)} 家企业（评价年度 {when.year - 1}）— {summary} → {out}")
