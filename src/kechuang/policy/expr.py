@@ -1,8 +1,9 @@
 """A small, safe expression language for policy leaves and score items.
 
 Policy staff write conditions such as ``sum3(rd_expense) / sum3(revenue)``; they are
-tokenised and parsed by recursive descent into a tiny AST (never ``eval``), so a policy
-file cannot run code. The AST is evaluated elsewhere (``evaluate.py``) over whole columns.
+tokenised and parsed by the shared parser (``kechuang.kit.expressions``) into a tiny AST
+(never ``eval``), so a policy file cannot run code. The AST is evaluated elsewhere
+(``evaluate.py``) over whole columns.
 
 Grammar::
 
@@ -13,7 +14,7 @@ Grammar::
     cmp     := add (('>=' | '>' | '<=' | '<' | '==' | '!=') add)?
     add     := mul (('+' | '-') mul)*
     mul     := unary (('*' | '/') unary)*
-    unary   := '-' unary | primary
+    unary   := ('-' | '+') unary | primary
     primary := NUMBER | STRING | NAME | NAME '(' [expr (',' expr)*] ')' | '(' expr ')'
 
 Names may contain dots: ``params.pass_mark``, ``points.staff``.
@@ -21,8 +22,9 @@ Names may contain dots: ``params.pass_mark``, ``points.staff``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from kechuang.kit import expressions as kx
 
 FUNCTIONS = {
     "sum3": (1, 1), "sumn": (2, 2), "avg3": (1, 1), "lag": (2, 2), "growth3": (1, 1),
@@ -35,19 +37,9 @@ class ExprError(ValueError):
     """A malformed expression; the message says where (character position) and why."""
 
 
-@dataclass(frozen=True)
-class Num:
-    value: float
-
-
-@dataclass(frozen=True)
-class Str:
-    value: str
-
-
-@dataclass(frozen=True)
-class Var:
-    name: str
+Num = kx.Number
+Str = kx.String
+Var = kx.Name
 
 
 @dataclass(frozen=True)
@@ -75,130 +67,36 @@ class Neg:
 
 Node = Num | Str | Var | Call | Bin | Not | Neg
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
-    r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<op>>=|<=|==|!=|[-+*/()<>,]))"
+#: the shared parser (kechuang.kit.expressions) configured for policy expressions
+LANGUAGE = kx.Language(
+    {fn: (lo, hi, frozenset()) for fn, (lo, hi) in FUNCTIONS.items()},
+    strings=True,
+    dotted_names=True,
+    error=ExprError,
+    messages={
+        "bad_char": "无法识别的字符 {char!r}（第 {pos} 个字符）",
+        "expected": "此处应为 {expected!r}，实为 {found!r}（第 {pos} 个字符）",
+        "trailing": "多余的内容 {found!r}（第 {pos} 个字符）",
+        "unexpected": "此处应为数值、名称或括号，实为 {found!r}（第 {pos} 个字符）",
+        "unknown_function": "未知函数 {func}（第 {pos} 个字符）",
+        "arity": "函数 {func} 的参数个数不对（第 {pos} 个字符）",
+    },
 )
-_KEYWORDS = {"and", "or", "not"}
 
 
 def tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise ExprError(f"无法识别的字符 {text[pos:].strip()[:1]!r}（第 {pos + 1} 个字符）")
-        kind = m.lastgroup or ""
-        value = m.group(kind)
-        if kind == "name" and value in _KEYWORDS:
-            kind = "op"
-        tokens.append((kind, value, m.start(kind)))
-        pos = m.end()
-    tokens.append(("end", "", len(text)))
-    return tokens
+    return [(t.kind, t.text, t.pos) for t in LANGUAGE.tokenize(text)]
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = tokenize(text)
-        self.i = 0
-
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.i]
-
-    def take(self, value: str | None = None) -> tuple[str, str, int]:
-        tok = self.tokens[self.i]
-        if value is not None and tok[1] != value:
-            found = tok[1] or "结尾"
-            raise ExprError(f"此处应为 {value!r}，实为 {found!r}（第 {tok[2] + 1} 个字符）")
-        self.i += 1
-        return tok
-
-    def accept(self, *values: str) -> str | None:
-        kind, value, _ = self.peek()
-        if kind == "op" and value in values:
-            self.i += 1
-            return value
-        return None
-
-    def parse(self) -> Node:
-        node = self.or_()
-        kind, value, pos = self.peek()
-        if kind != "end":
-            raise ExprError(f"多余的内容 {value!r}（第 {pos + 1} 个字符）")
+def _convert(node: kx.Node) -> Node:
+    """The shared parser's AST as this module's nodes."""
+    if isinstance(node, Num | Str | Var):
         return node
-
-    def or_(self) -> Node:
-        node = self.and_()
-        while self.accept("or"):
-            node = Bin("or", node, self.and_())
-        return node
-
-    def and_(self) -> Node:
-        node = self.not_()
-        while self.accept("and"):
-            node = Bin("and", node, self.not_())
-        return node
-
-    def not_(self) -> Node:
-        if self.accept("not"):
-            return Not(self.not_())
-        return self.cmp()
-
-    def cmp(self) -> Node:
-        node = self.add()
-        op = self.accept(">=", ">", "<=", "<", "==", "!=")
-        if op:
-            node = Bin(op, node, self.add())
-        return node
-
-    def add(self) -> Node:
-        node = self.mul()
-        while op := self.accept("+", "-"):
-            node = Bin(op, node, self.mul())
-        return node
-
-    def mul(self) -> Node:
-        node = self.unary()
-        while op := self.accept("*", "/"):
-            node = Bin(op, node, self.unary())
-        return node
-
-    def unary(self) -> Node:
-        if self.accept("-"):
-            return Neg(self.unary())
-        return self.primary()
-
-    def primary(self) -> Node:
-        kind, value, pos = self.take()
-        if kind == "num":
-            return Num(float(value))
-        if kind == "str":
-            return Str(value[1:-1])
-        if kind == "name":
-            if self.accept("("):
-                if value not in FUNCTIONS:
-                    raise ExprError(f"未知函数 {value}（第 {pos + 1} 个字符）")
-                args: list[Node] = []
-                if not self.accept(")"):
-                    args.append(self.or_())
-                    while self.accept(","):
-                        args.append(self.or_())
-                    self.take(")")
-                lo, hi = FUNCTIONS[value]
-                if not lo <= len(args) <= hi:
-                    raise ExprError(f"函数 {value} 的参数个数不对（第 {pos + 1} 个字符）")
-                return Call(value, tuple(args))
-            return Var(value)
-        if kind == "op" and value == "(":
-            node = self.or_()
-            self.take(")")
-            return node
-        found = value or "结尾"
-        raise ExprError(f"此处应为数值、名称或括号，实为 {found!r}（第 {pos + 1} 个字符）")
+    if isinstance(node, kx.Unary):
+        return Not(_convert(node.operand)) if node.op == "not" else Neg(_convert(node.operand))
+    if isinstance(node, kx.Binary):
+        return Bin(node.op, _convert(node.left), _convert(node.right))
+    return Call(node.func, tuple(_convert(a) for a in node.args))
 
 
 def parse(text: str | float | int | bool) -> Node:
@@ -207,7 +105,7 @@ def parse(text: str | float | int | bool) -> Node:
         return Num(1.0 if text else 0.0)
     if isinstance(text, int | float):
         return Num(float(text))
-    return _Parser(str(text)).parse()
+    return _convert(LANGUAGE.parse(str(text)))
 
 
 def names(node: Node) -> set[str]:

@@ -1,6 +1,7 @@
-"""The safe formula language of indicator systems: tokenizer, Pratt parser, AST, constant
-folding and compilation to Ibis. Formulas are analyst-written data, so they are parsed into a
-small AST and never handed to Python ``eval``.
+"""The safe formula language of indicator systems: AST, constant folding and compilation to
+Ibis. Formulas are analyst-written data, so they are parsed into a small AST and never handed
+to Python ``eval``; the tokenizer and parser are shared with the policy language
+(``kechuang.kit.expressions``), this module supplies its function table and extra checks.
 
 Grammar (lowest to highest precedence): ``or`` < ``and`` < ``not`` < comparisons
 (``< <= > >= == !=``) < ``+ -`` < ``* / × ÷`` < unary ``-`` < calls, names, numbers, ``( )``.
@@ -13,12 +14,13 @@ indicator's imputation then handles); missing inputs propagate.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+
+from kechuang.kit import expressions as kx
 
 
 class ExpressionError(ValueError):
@@ -26,14 +28,8 @@ class ExpressionError(ValueError):
 
 
 # --------------------------------------------------------------------------- AST
-@dataclass(frozen=True)
-class Num:
-    value: float
-
-
-@dataclass(frozen=True)
-class Name:
-    name: str
+Num = kx.Number
+Name = kx.Name
 
 
 @dataclass(frozen=True)
@@ -76,163 +72,63 @@ FUNCTIONS: dict[str, tuple[int, int, bool]] = {
 #: functions whose value depends on earlier years (cannot be constant-folded)
 TIME_FUNCTIONS = {"lag", "mean", "sum", "growth"}
 
-# --------------------------------------------------------------------------- tokenizer
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*)"
-    r"|(?P<op><=|>=|==|!=|[-+*/×÷<>(),=]))"
+# --------------------------------------------------------------------------- parser
+#: the shared parser (kechuang.kit.expressions) configured for formulas
+LANGUAGE = kx.Language(
+    {f: (lo, hi, frozenset({"years"} if yrs else ())) for f, (lo, hi, yrs) in FUNCTIONS.items()},
+    cjk_names=True,
+    aliases={"×": "*", "÷": "/"},
+    error=ExpressionError,
+    messages={
+        "end": "公式结尾",
+        "bad_char": "公式第{pos}个字符附近有无法识别的符号 “{char}”",
+        "expected": "公式第{pos}个字符处应为 “{expected}”，实为 “{found}”",
+        "trailing": "公式第{pos}个字符处多余的 “{found}”",
+        "unexpected": "公式第{pos}个字符处不应出现 “{found}”",
+        "chained": "比较运算不能连写（如 a < b < c），请用 and 连接",
+        "unknown_function": "未知的函数 “{func}”（可用：{available}）",
+        "bad_keyword": "函数 {func} 不接受参数 “{keyword}=”",
+        "keyword_order": "函数 {func} 的 {keyword}= 应写在最后",
+        "arity": "函数 {func} 需要 {lo}–{hi} 个参数，实有 {n} 个",
+    },
 )
-_OP_ALIASES = {"×": "*", "÷": "/"}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # num | name | op | end
-    text: str
-    pos: int
+Token = kx.Token
 
 
 def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            bad = text[pos:].lstrip()[:1]
-            raise ExpressionError(f"公式第{pos + 1}个字符附近有无法识别的符号 “{bad}”")
-        kind = m.lastgroup or "op"
-        tok = m.group(kind)
-        if kind == "op":
-            tok = _OP_ALIASES.get(tok, tok)
-        if kind == "name" and tok in ("and", "or", "not"):
-            kind = "op"
-        tokens.append(Token(kind, tok, m.start(kind)))
-        pos = m.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
+    return LANGUAGE.tokenize(text)
 
 
-# --------------------------------------------------------------------------- parser
-_BINARY_POWER = {
-    "or": 1, "and": 2,
-    "<": 4, "<=": 4, ">": 4, ">=": 4, "==": 4, "!=": 4,
-    "+": 5, "-": 5, "*": 6, "/": 6,
-}
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = tokenize(text)
-        self.i = 0
-
-    def peek(self) -> Token:
-        return self.tokens[self.i]
-
-    def next(self) -> Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def expect(self, text: str) -> None:
-        tok = self.next()
-        if tok.text != text or tok.kind not in ("op",):
-            found = tok.text or "公式结尾"
-            raise ExpressionError(f"公式第{tok.pos + 1}个字符处应为 “{text}”，实为 “{found}”")
-
-    def parse(self) -> Node:
-        node = self.expr(0)
-        tok = self.peek()
-        if tok.kind != "end":
-            raise ExpressionError(f"公式第{tok.pos + 1}个字符处多余的 “{tok.text}”")
+def _convert(node: kx.Node) -> Node:
+    """The shared parser's AST as this module's nodes, with the formula-specific checks."""
+    if isinstance(node, Num | Name):
         return node
-
-    def expr(self, min_power: int) -> Node:
-        left = self.prefix()
-        compared = False
-        while True:
-            tok = self.peek()
-            power = _BINARY_POWER.get(tok.text) if tok.kind == "op" else None
-            if power is None or power <= min_power:
-                return left
-            self.next()
-            if power == 4:
-                # comparisons do not chain: a < b < c is an error
-                if compared:
-                    raise ExpressionError("比较运算不能连写（如 a < b < c），请用 and 连接")
-                compared = True
-            right = self.expr(power)
-            left = Binary(tok.text, left, right)
-
-    def prefix(self) -> Node:
-        tok = self.next()
-        if tok.kind == "num":
-            return Num(float(tok.text))
-        if tok.kind == "op" and tok.text == "-":
-            return Unary("-", self.expr(6))
-        if tok.kind == "op" and tok.text == "+":
-            return self.expr(6)
-        if tok.kind == "op" and tok.text == "not":
-            return Unary("not", self.expr(3))
-        if tok.kind == "op" and tok.text == "(":
-            inner = self.expr(0)
-            self.expect(")")
-            return inner
-        if tok.kind == "name":
-            if self.peek().text == "(" and self.peek().kind == "op":
-                return self.call(tok)
-            return Name(tok.text)
-        found = tok.text or "公式结尾"
-        raise ExpressionError(f"公式第{tok.pos + 1}个字符处不应出现 “{found}”")
-
-    def call(self, name: Token) -> Node:
-        func = name.text
-        if func not in FUNCTIONS:
-            raise ExpressionError(f"未知的函数 “{func}”（可用：{'、'.join(FUNCTIONS)}）")
-        self.expect("(")
-        args: list[Node] = []
-        years: int | None = None
-        if not (self.peek().kind == "op" and self.peek().text == ")"):
-            while True:
-                tok = self.peek()
-                nxt = self.tokens[self.i + 1]
-                if tok.kind == "name" and nxt.kind == "op" and nxt.text == "=":
-                    if tok.text != "years" or not FUNCTIONS[func][2]:
-                        raise ExpressionError(f"函数 {func} 不接受参数 “{tok.text}=”")
-                    self.next()
-                    self.next()
-                    value = self.next()
-                    if value.kind != "num" or not float(value.text).is_integer():
-                        raise ExpressionError(f"函数 {func} 的 years= 应为正整数")
-                    years = int(float(value.text))
-                    if years < 1:
-                        raise ExpressionError(f"函数 {func} 的 years= 应为正整数")
-                else:
-                    if years is not None:
-                        raise ExpressionError(f"函数 {func} 的 years= 应写在最后")
-                    args.append(self.expr(0))
-                if self.peek().kind == "op" and self.peek().text == ",":
-                    self.next()
-                    continue
-                break
-        self.expect(")")
-        lo, hi, _ = FUNCTIONS[func]
-        if not lo <= len(args) <= hi:
-            raise ExpressionError(f"函数 {func} 需要 {lo}–{hi} 个参数，实有 {len(args)} 个")
-        if func == "lag" and len(args) == 2:
-            k = fold(args[1])
-            if not isinstance(k, Num) or not k.value.is_integer() or k.value < 1:
-                raise ExpressionError("lag(x, k) 的 k 应为正整数")
-        if func == "growth" and years is not None and years < 2:
-            raise ExpressionError("growth 的 years= 至少为 2")
-        return Call(func, tuple(args), years)
+    if isinstance(node, kx.Unary):
+        return Unary(node.op, _convert(node.operand))
+    if isinstance(node, kx.Binary):
+        return Binary(node.op, _convert(node.left), _convert(node.right))
+    if isinstance(node, kx.String):  # strings are not enabled; kept for exhaustiveness
+        raise ExpressionError(f"公式中不能使用文字 “{node.value}”")
+    func, args = node.func, tuple(_convert(a) for a in node.args)
+    years: int | None = None
+    for _, value in node.keywords:  # only years= is allowed by the function table
+        if not isinstance(value, Num) or not value.value.is_integer() or value.value < 1:
+            raise ExpressionError(f"函数 {func} 的 years= 应为正整数")
+        years = int(value.value)
+    if func == "lag" and len(args) == 2:
+        k = fold(args[1])
+        if not isinstance(k, Num) or not k.value.is_integer() or k.value < 1:
+            raise ExpressionError("lag(x, k) 的 k 应为正整数")
+    if func == "growth" and years is not None and years < 2:
+        raise ExpressionError("growth 的 years= 至少为 2")
+    return Call(func, args, years)
 
 
 def parse(text: str) -> Node:
     """Parse a formula; raises :class:`ExpressionError` with a Chinese message."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("公式为空")
-    return _Parser(text).parse()
+    return _convert(LANGUAGE.parse(text))
 
 
 # --------------------------------------------------------------------------- utilities
