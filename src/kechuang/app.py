@@ -110,6 +110,8 @@ def _domain_modules() -> list[Any]:
         "kechuang.ingest.views",
         "kechuang.ingest.api",
         "kechuang.admin.views",
+        "kechuang.policy.views",
+        "kechuang.policy.api",
     ]
     modules = []
     for name in names:

@@ -58,6 +58,12 @@ EXPECTED: dict[str, set[str]] = {
     "GET /enterprises/me": {"enterprise"},
     "GET /enterprises/{uscc}": BUREAU | {"enterprise", "bank", "expert"},
     "GET /api/v1/enterprises/{uscc}": BUREAU | {"enterprise", "bank", "expert"},
+    # policies: the overview and runs for the bureau; an enterprise's verdicts with the
+    # detail's roles and scope (banks and experts see no enterprise yet, so 404)
+    "GET /policies": BUREAU,
+    "POST /policies/run": BUREAU,
+    "GET /enterprises/{uscc}/policies": BUREAU | {"enterprise", "bank", "expert"},
+    "GET /api/v1/enterprises/{uscc}/policies": BUREAU | {"enterprise", "bank", "expert"},
     # administration
     "GET /audit": ADMIN,
     "GET /users": ADMIN,

@@ -5,6 +5,7 @@ from kechuang.models.base import Base, utcnow
 from kechuang.models.enterprise import ATTR_PERIOD, Enterprise, Fact, ImportBatch
 from kechuang.models.ingest import ImportReport, ImportTemplateVersion
 from kechuang.models.orgs import Bank, Expert, Institute
+from kechuang.models.policy import PolicyResult, PolicyRun
 from kechuang.models.reference import Department, Industry, Metric, Region
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "LoginAttempt",
     "LoginSession",
     "Metric",
+    "PolicyResult",
+    "PolicyRun",
     "Region",
     "User",
     "utcnow",

@@ -109,3 +109,44 @@ def eval_cmd(
     counts = table["verdict"].value_counts().to_dict()
     summary = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
     typer.echo(f"{lp.id}：{len(table)} 家企业（评价年度 {when.year - 1}）— {summary} → {out}")
+
+
+@policy_app.command("run")
+def run_cmd(
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", help="Built-in policy id (repeat; default: all built-ins)"),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Evaluate policies over every enterprise in the database and store immutable runs."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kechuang.auth.actor import Actor
+    from kechuang.db import unit_of_work
+    from kechuang.policy.service import VERDICT_LABELS, do_run_policies
+
+    try:
+        when = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError as exc:
+        raise _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}") from exc
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      transient=True) as bar:
+            task = bar.add_task("政策计算 policy run", total=None)
+
+            def progress(label: str, done: int, total: int) -> None:
+                bar.update(task, description=f"政策计算 {label}", completed=done, total=total)
+
+            with unit_of_work() as session:
+                summaries = do_run_policies(session, Actor.command_line(), policy or None,
+                                            when, progress=progress)
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
+    for s in summaries:
+        counts = "，".join(f"{VERDICT_LABELS.get(k, k)} {v:,}"
+                          for k, v in sorted(s.counts.items()))
+        typer.echo(f"{s.policy_id}（{s.policy_name}）运行 #{s.run_id}：{s.enterprises:,} 家企业，"
+                   f"评价年度 {s.eval_year} — {counts}")

@@ -1,0 +1,56 @@
+"""Pages of the policy engine: the bureau's overview with a run button, and the section of
+the enterprise page (an HTMX partial loaded by ``registry/detail.html``).
+
+Runs started from the web are computed synchronously within the POST request for now (a
+county of a few thousand enterprises takes seconds); moving them to the job worker is the
+next step once the worker exists.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from kechuang.kit.errors import InvalidInput
+from kechuang.policy import i18n as _i18n  # noqa: F401  (registers the UI strings)
+from kechuang.policy import service
+from kechuang.registry.views import DETAIL_ROLES
+from kechuang.web.deps import BUREAU, DB, CurrentActor, allow
+from kechuang.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+#: the enterprise page's policy section: the same roles and scope as the enterprise detail
+#: (the bureau in its region, the enterprise itself; banks and experts see none yet → 404)
+SECTION_ROLES = DETAIL_ROLES
+
+
+@router.get("/policies", dependencies=[allow(BUREAU)])
+def policy_list(request: Request, db: DB, actor: CurrentActor, done: int | None = None):
+    rows = service.policy_overview(db, actor)
+    return render(request, "policy/list.html",
+                  {"rows": rows, "labels": service.VERDICT_LABELS, "done": done,
+                   "tones": service.VERDICT_TONES})
+
+
+@router.post("/policies/run", dependencies=[allow(BUREAU)])
+def policy_run(db: DB, actor: CurrentActor,
+               as_of: Annotated[str | None, Form()] = None):
+    when = date.today()
+    if as_of and as_of.strip():
+        try:
+            when = date.fromisoformat(as_of.strip())
+        except ValueError as exc:
+            raise InvalidInput(f"评价日应为 YYYY-MM-DD 格式的日期：{as_of}",
+                               f"as_of must be a YYYY-MM-DD date: {as_of}") from exc
+    summaries = service.do_run_policies(db, actor, None, when)
+    return RedirectResponse(f"/policies?done={len(summaries)}", status_code=303)
+
+
+@router.get("/enterprises/{uscc}/policies", dependencies=[allow(*SECTION_ROLES)])
+def enterprise_section(request: Request, db: DB, actor: CurrentActor, uscc: str):
+    items = service.enterprise_policies(db, actor, uscc)
+    return render(request, "policy/_enterprise_section.html", {"items": items, "uscc": uscc})
