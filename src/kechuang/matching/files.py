@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kechuang.kit.errors import InvalidInput
-from kechuang.kit.safe_export import neutralise_row
+from kechuang.kit.safe_export import write_csv
 from kechuang.matching import text as textmod
 from kechuang.matching.index import Document, Hit
 
@@ -119,22 +117,7 @@ def read_queries(path: Path) -> list[Query]:
 
 def write_run(path: Path, queries: Sequence[Query], results: Sequence[Sequence[Hit]]) -> int:
     """Write RUN.csv atomically (a temporary file renamed into place); returns rows written."""
-    directory = path.resolve().parent
-    if not directory.is_dir():
-        raise InvalidInput(f"输出目录 {directory} 不存在。", f"Output folder {directory} missing.")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".run-", suffix=".csv")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(RUN_COLUMNS)
-            for query, hits in zip(queries, results, strict=True):
-                for rank, hit in enumerate(hits, start=1):
-                    writer.writerow(neutralise_row([query.id, hit.doc_id, rank,
-                                                    f"{hit.score:.6f}"]))
-                    count += 1
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
+    rows = ([query.id, hit.doc_id, rank, f"{hit.score:.6f}"]
+            for query, hits in zip(queries, results, strict=True)
+            for rank, hit in enumerate(hits, start=1))
+    return write_csv(path, RUN_COLUMNS, rows)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 from pathlib import Path
@@ -12,7 +11,7 @@ import pandas as pd
 import typer
 
 from kechuang.kit.errors import InvalidInput, KechuangError
-from kechuang.kit.safe_export import neutralise_row
+from kechuang.kit.safe_export import write_csv
 
 policy_app = typer.Typer(help="政策计算 Policies as code.", no_args_is_help=True)
 
@@ -77,6 +76,13 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InvalidInput(f"{path}：只支持 .csv 或 .xlsx 文件")
 
 
+def _as_of_date(as_of: str | None) -> date:
+    try:
+        return date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError as exc:
+        raise _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}") from exc
+
+
 @policy_app.command("eval")
 def eval_cmd(
     policy: Annotated[str, typer.Option("--policy", help="Policy id or policy YAML file")],
@@ -90,22 +96,16 @@ def eval_cmd(
     from kechuang.policy.evaluate import evaluate
     from kechuang.policy.loader import get_policy
 
-    try:
-        when = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError as exc:
-        raise _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}") from exc
+    when = _as_of_date(as_of)
     try:
         lp = get_policy(policy)
         table = evaluate(lp, read_table(data), when).table()
     except KechuangError as exc:
         raise _fail(exc.message_zh) from exc
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(neutralise_row(list(table.columns)))
-        for row in table.itertuples(index=False):
-            writer.writerow(neutralise_row(list(row)))
-    tmp.replace(out)
+    try:
+        write_csv(out, list(table.columns), table.itertuples(index=False), encoding="utf-8-sig")
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
     counts = table["verdict"].value_counts().to_dict()
     summary = "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
     typer.echo(f"{lp.id}：{len(table)} 家企业（评价年度 {when.year - 1}）— {summary} → {out}")
@@ -128,10 +128,7 @@ def run_cmd(
     from kechuang.db import unit_of_work
     from kechuang.policy.service import VERDICT_LABELS, do_run_policies
 
-    try:
-        when = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError as exc:
-        raise _fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}") from exc
+    when = _as_of_date(as_of)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       transient=True) as bar:

@@ -7,7 +7,6 @@ with formula-injection neutralisation.
 
 from __future__ import annotations
 
-import csv
 import math
 import uuid
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from kechuang.kit.errors import InvalidInput
-from kechuang.kit.safe_export import neutralise_row
+from kechuang.kit.safe_export import write_csv as safe_write_csv
 from kechuang.scoring import engine
 from kechuang.scoring.system import System
 
@@ -91,14 +90,8 @@ def _cell(value: Any) -> Any:
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     """Write a frame as UTF-8 CSV; text cells that a spreadsheet would run are neutralised."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".part")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(neutralise_row(list(df.columns)))
-        for row in df.itertuples(index=False, name=None):
-            w.writerow(neutralise_row([_cell(v) for v in row]))
-    tmp.replace(p)  # nothing half-written
+    safe_write_csv(path, list(df.columns),
+                   ([_cell(v) for v in row] for row in df.itertuples(index=False, name=None)))
 
 
 @dataclass
