@@ -7,7 +7,6 @@ work: an import that fails or is killed leaves the database as it was.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +60,7 @@ def import_file(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=max(total, 1))
             if not interactive:
-                print(f"阶段：{stage}", file=sys.stderr, flush=True)
+                err_console.print(f"阶段：{stage}", highlight=False, markup=False)
 
         try:
             with unit_of_work() as session:
