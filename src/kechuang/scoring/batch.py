@@ -35,7 +35,7 @@ def read_data(path: str | Path, system: System) -> pd.DataFrame:
             df = pd.read_csv(p, dtype=converters, keep_default_na=True, encoding="utf-8-sig")
             first_row = 2
         elif p.suffix.lower() in (".xlsx", ".xlsm"):
-            df = pd.read_excel(p, dtype=converters)
+            df = pd.read_excel(p, dtype=converters, engine="openpyxl")
             first_row = 2
         else:
             raise InvalidInput(f"数据文件 {p.name} 应为 .csv 或 .xlsx", "data must be csv/xlsx")
