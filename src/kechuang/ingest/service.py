@@ -236,13 +236,19 @@ def _fail(session: Session, actor: Actor, result: ImportResult, tpl: ImportTempl
 # --- batches ---------------------------------------------------------------------------
 
 
+def _visible(session: Session, model: Any, object_id: int, in_scope: Any, what_zh: str,
+             what_en: str) -> Any:
+    """One object by id, if the actor may see it; otherwise the same 404 as a missing one."""
+    found = session.scalar(select(model).where(model.id == object_id, in_scope))
+    if found is None:
+        raise NotFound(f"{what_zh} {object_id} 不存在或不在您的权限范围内",
+                       f"{what_en} {object_id} not found")
+    return found
+
+
 def visible_batch(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
-    batch = session.scalar(select(ImportBatch).where(
-        ImportBatch.id == batch_id, repo.batch_visible(actor)))
-    if batch is None:
-        raise NotFound(f"导入批次 {batch_id} 不存在或不在您的权限范围内",
-                       f"Import batch {batch_id} not found")
-    return batch
+    return _visible(session, ImportBatch, batch_id, repo.batch_visible(actor),
+                    "导入批次", "Import batch")
 
 
 def list_batches(session: Session, actor: Actor, limit: int = 200, offset: int = 0
@@ -297,9 +303,5 @@ def problems_xlsx(problems: list[Problem]) -> bytes:
 
 
 def visible_report(session: Session, actor: Actor, report_id: int) -> ImportReport:
-    report = session.scalar(select(ImportReport).where(
-        ImportReport.id == report_id, repo.report_visible(actor)))
-    if report is None:
-        raise NotFound(f"问题报告 {report_id} 不存在或不在您的权限范围内",
-                       f"Problem report {report_id} not found")
-    return report
+    return _visible(session, ImportReport, report_id, repo.report_visible(actor),
+                    "问题报告", "Problem report")

@@ -199,6 +199,19 @@ class Validator:
             sheet=sheet.name, row=row, column=col.header if col else "",
             letter=col.letter if col else "", value=show(value), reason=reason))
 
+    def _first_occurrence(self, seen: dict[Any, tuple[str, int]], key: Any, sheet: Sheet,
+                          row: int, col: _Col | None, value: Any, same: str) -> bool:
+        """Remember where ``key`` first stood; a later row with the same key is a problem
+        that names that first row. Returns whether this row is the first."""
+        first = seen.get(key)
+        if first is None:
+            seen[key] = (sheet.name, row)
+            return True
+        where = (f"第{first[1]}行" if first[0] == sheet.name
+                 else f"工作表“{first[0]}”第{first[1]}行")
+        self.problem(sheet, row, col, value, f"重复行：与{where}是{same}")
+        return False
+
     # --- headers ---------------------------------------------------------------------
 
     def _conv(self, metric: MetricDef, col: ColumnMap | None) -> Converter:
@@ -423,18 +436,10 @@ class Validator:
                 if "year" in kinds and "month" in kinds:
                     want = "与指标的期间类型一致"
                 self.problem(sheet, rownum, pcol, values[pcol.index], f"期间应为{want}")
-            if code is not None:
-                key = (code, year, month)
-                first = seen_rows.get(key)
-                if first is not None:
-                    where = f"第{first[1]}行" if first[0] == sheet.name else \
-                        f"工作表“{first[0]}”第{first[1]}行"
-                    self.problem(sheet, rownum, ucol, code,
-                                 f"重复行：与{where}是同一企业、同一期间")
-                else:
-                    seen_rows[key] = (sheet.name, rownum)
-                    if len(plan.problems) == n_before:
-                        self._enterprise(sheet, rownum, ucol, code, master)  # type: ignore[arg-type]
+            first = code is not None and self._first_occurrence(
+                seen_rows, (code, year, month), sheet, rownum, ucol, code, "同一企业、同一期间")
+            if first and len(plan.problems) == n_before:
+                self._enterprise(sheet, rownum, ucol, code, master)  # type: ignore[arg-type]
             if len(plan.problems) != n_before or code is None:
                 plan.rows_skipped += 1
                 continue
@@ -535,15 +540,8 @@ class Validator:
                 except CellError as exc:
                     self.problem(sheet, rownum, vcol, raw_v, str(exc))
             if code is not None and metric is not None and period is not None:
-                key = (code, metric.code, period)
-                first = seen.get(key)
-                if first is not None:
-                    where = f"第{first[1]}行" if first[0] == sheet.name else \
-                        f"工作表“{first[0]}”第{first[1]}行"
-                    self.problem(sheet, rownum, ucol, code,
-                                 f"重复行：与{where}是同一企业、同一指标、同一期间")
-                else:
-                    seen[key] = (sheet.name, rownum)
+                self._first_occurrence(seen, (code, metric.code, period), sheet, rownum, ucol,
+                                       code, "同一企业、同一指标、同一期间")
                 if len(plan.problems) == n_before:
                     self._enterprise(sheet, rownum, ucol, code, {})
             if len(plan.problems) != n_before or code is None or metric is None \
