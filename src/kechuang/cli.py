@@ -122,7 +122,8 @@ def users_create(
 
 
 #: domain packages whose ``cli.register(app)`` adds their commands, in help order
-DOMAIN_CLIS = ("ingest", "scoring", "policy", "matching")
+DOMAIN_CLIS = ("ingest", "jobs", "scoring", "robustness", "lists", "policy", "push", "tiers",
+               "matching", "dispatch")
 
 
 def _register_domain_commands() -> None:

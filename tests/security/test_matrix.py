@@ -6,11 +6,18 @@ unguarded); each route's declared ``allow(...)`` equals the table; and calling e
 as every role really gives 401/403 (or the login redirect) to those not allowed and never to
 those allowed. Region scope is proved separately: an administrator of the neighbouring
 county (常熟) and an enterprise account get 404 for 张家港's enterprises.
+
+Each capability package keeps its rows in its own ``tests/security/routes_<package>.py``
+(``ROUTES`` — the same shape as ``EXPECTED`` — and optionally ``samples(session)`` giving
+values for its path parameters); they are merged here, and a route named twice is an error.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -73,6 +80,18 @@ EXPECTED: dict[str, set[str]] = {
     "POST /users/{user_id}/activate": ADMIN,
 }
 
+
+def _route_modules() -> list:  # type: ignore[type-arg]
+    here = Path(__file__).parent
+    return [importlib.import_module(f"tests.security.{m.name}")
+            for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("routes_")]
+
+
+for _module in _route_modules():
+    _twice = set(EXPECTED) & set(_module.ROUTES)
+    assert not _twice, f"{_module.__name__} repeats rows: {sorted(_twice)}"
+    EXPECTED.update(_module.ROUTES)
+
 #: one account per role (the seed's), and who stands for the role in the matrix
 ACCOUNT_OF_ROLE = {
     "bureau_admin": "admin",
@@ -134,8 +153,12 @@ def samples(engine) -> dict[str, str]:
         s.add(batch)
         s.flush()
         staff_id = s.scalar(select(User.id).where(User.username == "staff"))
-        return {"uscc": uscc(2), "id": str(batch.id), "batch_id": str(batch.id),
-                "user_id": str(staff_id), "name": "tax", "code": "en", "report_id": "1"}
+        values = {"uscc": uscc(2), "id": str(batch.id), "batch_id": str(batch.id),
+                  "user_id": str(staff_id), "name": "tax", "code": "en", "report_id": "1"}
+        for module in _route_modules():
+            if hasattr(module, "samples"):
+                values.update(module.samples(s))
+        return values
 
 
 def _fill(path: str, samples: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ from kechuang.config import get_settings
 from kechuang.kit.timefmt import local
 from kechuang.web.deps import LANG_COOKIE, anon_csrf_token
 from kechuang.web.i18n import LOCALES, translate
+from kechuang.web.nav import links_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -48,6 +49,7 @@ def templates() -> Jinja2Templates:
     )
     env.filters["localtime"] = local
     env.filters["dec"] = fmt_decimal
+    env.globals["nav_links"] = links_for
     return Jinja2Templates(env=env)
 
 

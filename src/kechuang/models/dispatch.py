@@ -1,0 +1,1 @@
+"""Tables of kechuang.dispatch: assignments of commissioners and reviewers."""

@@ -1,0 +1,1 @@
+"""Tables of kechuang.matching registries: demands, achievements, commissioners, talent."""

@@ -1,0 +1,1 @@
+"""Tables of kechuang.push and kechuang.tiers: inbox messages, mutes, tiers."""
