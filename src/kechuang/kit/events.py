@@ -1,0 +1,54 @@
+"""Domain events inside one unit of work: a run announces that it finished, and the
+capabilities that react (precise push after a scoring or eligibility run) do their part in
+the same transaction — so a re-run, a rollback or a crash never leaves pushes without the
+run or a run without its pushes.
+
+Subscribers live in the modules named by ``SUBSCRIBER_MODULES`` (imported on first emit,
+skipped when the package is absent) and register with :func:`subscribe`. Events and their
+keyword arguments:
+
+- ``scoring.run_completed``: ``session``, ``actor``, ``run`` (a ``ScoringRun``)
+- ``policy.runs_completed``: ``session``, ``actor``, ``run_ids`` (``PolicyRun`` ids)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+SUBSCRIBER_MODULES = ("kechuang.push.subscribers", "kechuang.tiers.subscribers")
+
+_handlers: dict[str, list[Callable[..., None]]] = defaultdict(list)
+_loaded = False
+
+
+def subscribe(event: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        if fn not in _handlers[event]:
+            _handlers[event].append(fn)
+        return fn
+
+    return decorate
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for name in SUBSCRIBER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+    _loaded = True
+
+
+def emit(event: str, **kwargs: Any) -> None:
+    """Call every subscriber of ``event`` in order; an exception propagates (and so rolls
+    back the caller's unit of work)."""
+    _load()
+    for fn in list(_handlers[event]):
+        fn(**kwargs)
