@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DEFAULT = ["import_facts", "demo_init", "list_page"]
+DEFAULT = ["import_facts", "demo_init", "list_page", "policy_eval", "scoring_run", "robustness",
+           "dispatch", "matching", "matching_index", "profile_whatif", "lists_pages"]
 
 
 def main(argv: list[str]) -> int:

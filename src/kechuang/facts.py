@@ -87,6 +87,31 @@ def _agg_text(sqlite: bool, column: str) -> ColumnElement[str]:
     return func.string_agg(cast(literal_column(column), Text), ",", type_=String)
 
 
+def _dense(ent_ids: np.ndarray) -> bool:
+    """Whether the enterprises in scope fill at least half of their id range."""
+    n = len(ent_ids)
+    return bool(n) and 2 * n >= int(ent_ids[-1]) - int(ent_ids[0]) + 1
+
+
+def _in_scope(ent_ids: np.ndarray, scope: Select[Any]) -> ColumnElement[bool]:
+    """The fact rows' scope condition. A dense scope (a county's own database, a chunk of a
+    run) is an id *range*, a range scan of the covering index ``ix_fact_read`` (6× less
+    work than probing the index once per enterprise) — rows of other enterprises in the
+    range are dropped by :func:`_member`. A sparse scope is the exact ``IN (scope)``."""
+    if _dense(ent_ids):
+        return Fact.enterprise_id.between(int(ent_ids[0]), int(ent_ids[-1]))
+    return Fact.enterprise_id.in_(scope)
+
+
+def _member(ent_ids: np.ndarray, eids: np.ndarray) -> np.ndarray | None:
+    """Mask of ``eids`` that are in scope (None: all are, the exact ``IN`` was used)."""
+    if not _dense(ent_ids):
+        return None
+    pos = np.minimum(np.searchsorted(ent_ids, eids), len(ent_ids) - 1)
+    keep = ent_ids[pos] == eids
+    return None if bool(keep.all()) else keep
+
+
 def _parse(text_: str | None, dtype: type) -> np.ndarray:
     if not text_:
         return np.array([], dtype=dtype)
@@ -95,7 +120,8 @@ def _parse(text_: str | None, dtype: type) -> np.ndarray:
 
 def read_facts(session: Session, actor: Actor, years: Iterable[int],
                codes: Iterable[str] | None = None,
-               enterprise_ids: Iterable[int] | None = None) -> pd.DataFrame:
+               enterprise_ids: Iterable[int] | None = None, *,
+               id_range: tuple[int, int] | None = None) -> pd.DataFrame:
     """Current facts of every enterprise in ``actor``'s scope for ``years``, wide.
 
     Columns: ``enterprise_id``, ``uscc``, ``year``, one per yearly metric (float64), the
@@ -103,7 +129,9 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     enterprise in scope gets a row for each year, with missing values where there is no
     fact, so that "no data" stays visible as missing rather than silently absent. Rows are
     ordered by enterprise id, then year. ``enterprise_ids`` narrows the scope further (one
-    enterprise's page).
+    enterprise's page). ``id_range`` (inclusive bounds of enterprise ids) narrows it to a
+    slice of enterprises, for callers that work in chunks to bound memory: the range is
+    read as a range scan of the covering index ``ix_fact_read``.
     """
     years = sorted({int(y) for y in years})
     ny = len(years)
@@ -113,6 +141,8 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     visible = enterprise_visible(actor)
     if enterprise_ids is not None:
         visible = and_(visible, Enterprise.id.in_([int(i) for i in enterprise_ids]))
+    if id_range is not None:
+        visible = and_(visible, Enterprise.id.between(int(id_range[0]), int(id_range[1])))
     scope = select(Enterprise.id).where(visible)
 
     ent_rows = session.execute(
@@ -136,13 +166,16 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
                        _agg_text(sqlite, "fact.value_num"))
                 .where(Fact.is_current.is_(True), Fact.period.in_(years),
                        Fact.metric_id.in_(list(by_id)), Fact.value_num.is_not(None),
-                       Fact.enterprise_id.in_(scope))
+                       _in_scope(ent_ids, scope))
                 .group_by(Fact.metric_id, Fact.period))
         for metric_id, period, id_text, value_text in session.execute(stmt):
             eids = _parse(id_text, np.int64)
             values = _parse(value_text, np.float64)
             if len(eids) != len(values):  # cannot happen: both skip no row (no NULLs)
                 raise RuntimeError("fact ids and values do not align")
+            keep = _member(ent_ids, eids)
+            if keep is not None:
+                eids, values = eids[keep], values[keep]
             pos = np.searchsorted(ent_ids, eids)
             arrays[by_id[int(metric_id)]][pos * ny + years.index(int(period))] = (
                 values / scale if sqlite else values)
@@ -182,13 +215,18 @@ def _read_attributes(session: Session, attrs: list[MetricDef], ids: dict[str, in
                literal_column("fact.value_num", BigInteger if sqlite else Numeric),
                Fact.value_text)
         .where(Fact.is_current.is_(True), Fact.period == 0,
-               Fact.metric_id.in_(list(by_id)), Fact.enterprise_id.in_(scope))
+               Fact.metric_id.in_(list(by_id)), _in_scope(ent_ids, scope))
     ).all()
     if not rows:
         return out
     eid, mid, num, txt = (list(c) for c in zip(*rows, strict=True))
     eid_a = np.array(eid, dtype=np.int64)
     mid_a = np.array(mid, dtype=np.int64)
+    keep = _member(ent_ids, eid_a)
+    if keep is not None:
+        eid_a, mid_a = eid_a[keep], mid_a[keep]
+        num = [v for v, k in zip(num, keep, strict=True) if k]
+        txt = [v for v, k in zip(txt, keep, strict=True) if k]
     pos = np.searchsorted(ent_ids, eid_a)
     num_s = pd.Series(num, dtype=object)
     txt_s = pd.Series(txt, dtype=object)

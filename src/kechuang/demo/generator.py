@@ -272,6 +272,10 @@ def _generate(conn: Any, session: Session, *, n: int, seed: int, console: Consol
     accounts = create_accounts(session, county_code=county_code, parties=parties,
                                towns=[(s[0], s[1]) for s in subs if s[2] == "town"],
                                enterprise_id=-best[2])
+    from kechuang.matching.demo import load_demo as load_matching_demo
+
+    console.print("技术需求、科技成果、科技特派员 matching registries …")
+    matching = load_matching_demo(session, seed=seed, county_code=county_code, today=today)
     facts = sum(batches.facts.values())
     audit.record(session, Actor.command_line(), "demo.generate", "region", county_code,
                  region_code=county_code,
@@ -286,6 +290,7 @@ def _generate(conn: Any, session: Session, *, n: int, seed: int, console: Consol
         "institutes": len(parties["institutes"]),
         "experts": len(parties["experts"]),
         "banks": len(parties["banks"]),
+        "matching": matching,
         "password": PASSWORD,
         "accounts": accounts,
     }

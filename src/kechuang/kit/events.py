@@ -8,6 +8,7 @@ skipped when the package is absent) and register with :func:`subscribe`. Events 
 keyword arguments:
 
 - ``scoring.run_completed``: ``session``, ``actor``, ``run`` (a ``ScoringRun``)
+- ``scoring.run_published``: ``session``, ``actor``, ``run`` (a ``ScoringRun`` just published)
 - ``policy.runs_completed``: ``session``, ``actor``, ``run_ids`` (``PolicyRun`` ids)
 """
 

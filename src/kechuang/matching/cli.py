@@ -93,3 +93,41 @@ def search(
     if chosen != "lexical":
         err_console.print(f"向量缓存：{cache_dir}（模型 {dense.MODEL_TAG}）")
     err_console.print(f"已写入 {out}：{rows:,} 行。")
+
+
+@match_app.command("rebuild")
+def rebuild(
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", help="achievement | demand | expert (repeatable; default: all three)")] = None,
+) -> None:
+    """Rebuild the registry matcher's indexes from the database, with a progress bar.
+
+    Only public records are indexed; the command reports how many of each kind and checks
+    that a query runs. Web workers follow changes by themselves (see docs/matching.md)."""
+    from kechuang.db import get_engine
+    from kechuang.matching.engine import KINDS, matcher_for
+
+    kinds = kind or list(KINDS)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        err_console.print(f"[bold red]错误[/]：--kind 须为 achievement、demand 或 expert，"
+                          f"而不是 {'、'.join(bad)}。")
+        raise typer.Exit(code=1)
+    labels = {"achievement": "科技成果", "demand": "技术需求", "expert": "专家"}
+    columns = (TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn())
+    try:
+        matcher = matcher_for(get_engine())
+        with Progress(*columns, console=err_console) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(k: str, done: int, total: int) -> None:
+                if k not in tasks:
+                    tasks[k] = bar.add_task(f"索引{labels[k]}", total=total or 1)
+                bar.update(tasks[k], completed=done if total else 1)  # type: ignore[arg-type]
+
+            counts = matcher.rebuild(kinds, progress)
+    except KechuangError as exc:
+        raise _fail(exc) from exc
+    for k in kinds:
+        err_console.print(f"{labels[k]}：已索引 {counts[k]:,} 条公开记录")

@@ -1,16 +1,27 @@
 """Lexical index: field-weighted BM25 (BM25F) over jieba words and character bigrams, with
-incremental add / update / remove and explanations.
+incremental add / update / replace / remove and explanations.
 
 Why our own scoring rather than bm25s's index: bm25s computes every document's term scores
 at build time with the collection's idf and average length baked in, so adding or changing
 one record would change the stored scores of every document sharing a term. Here the index
-keeps raw term frequencies (a SciPy CSC matrix per field, the "main" part) and computes
-idf and length normalisation at query time; an added record goes into a small "delta"
-(per-term posting lists) that queries merge with the main part, and a removed or replaced
-record is only marked dead. Scores are therefore exactly those of a full rebuild after any
-sequence of changes. ``compact()`` folds the delta in and drops dead rows; it runs by
-itself when the delta exceeds ``fold_at`` records. Cost of one add: analysing its text
-(jieba, about 1 ms per abstract) plus appending its postings; a remove is O(1).
+keeps raw term frequencies and computes idf and length normalisation at query time, so
+scores are exactly those of a full rebuild after any sequence of changes.
+
+Storage (as Lucene does it): immutable *segments* of consecutive rows, each a SciPy CSC
+matrix of raw tf per field, plus a small *delta* (per-term posting lists) that takes new
+records. A removed or replaced record is only marked dead (its row is skipped and its
+length leaves the averages). When the delta reaches ``fold_at`` records it becomes a
+segment (cost ∝ the delta) and the newest segments merge while the older is at most
+``MERGE_RATIO`` times the newer (a binary counter: big merges are rare); when more than
+``DEAD_SHARE`` of the rows are dead, the flush compacts everything. ``compact()`` folds all
+into one segment on demand. Cost of one add: analysing its text (jieba, 1–2 ms per
+abstract) plus appending its postings; a remove is O(1).
+
+Building: ``rebuild`` analyses in blocks; from ``PARALLEL_MIN`` records on, in worker
+processes (spawned, so safe in a threaded server), and assembles one segment.
+
+Querying is set-based per segment (see :meth:`LexicalIndex.scores`): a query's term columns
+are sliced out of the CSC matrices at once and scored with sparse operations in C.
 
 Scoring (Robertson/Zaragoza BM25F, Lucene's idf): for a query term t,
 ``tf~ = Σ_f w_f · tf_f / (1 − b_f + b_f · len_f / avglen_f)``,
@@ -21,10 +32,15 @@ where df counts live documents containing t in any field and q_t is the query we
 
 from __future__ import annotations
 
+import gc
 import math
+import os
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +118,16 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+def _csc(vals: npt.NDArray[np.float32], rows: npt.NDArray[np.int64],
+         cols: npt.NDArray[np.int64], shape: tuple[int, int]) -> sparse.csc_matrix:
+    """A CSC matrix of raw term frequencies (float32 holds them exactly, int32 indices)."""
+    m = sparse.csc_matrix((vals.astype(np.float32, copy=False),
+                           (rows.astype(np.int32, copy=False), cols.astype(np.int32, copy=False))),
+                          shape=shape, dtype=np.float32)
+    m.sort_indices()
+    return m
+
+
 class _Grow:
     """A float array that grows by doubling (row attributes: lengths)."""
 
@@ -115,8 +141,99 @@ class _Grow:
         self.data[self.n] = value
         self.n += 1
 
+    def extend(self, values: FloatArray) -> None:
+        need = self.n + len(values)
+        if need > len(self.data):
+            grown = np.zeros(max(need, 2 * len(self.data)))
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:need] = values
+        self.n = need
+
     def view(self) -> FloatArray:
         return self.data[:self.n]
+
+
+@dataclass
+class _Segment:
+    """An immutable block of consecutive rows ``start … start + rows − 1``: per field a CSC
+    matrix (local row × term id) of raw term frequencies."""
+
+    start: int
+    rows: int
+    mats: dict[str, sparse.csc_matrix]
+
+    @property
+    def nnz(self) -> int:
+        return sum(m.nnz for m in self.mats.values())
+
+
+#: rebuilds of at least this many records analyse their text in worker processes
+PARALLEL_MIN = 20_000
+#: rebuilds of at least this many records freeze the heap afterwards (see ``rebuild``)
+FREEZE_MIN = 10_000
+#: records per work unit of a parallel rebuild
+CHUNK = 2_000
+#: merge the two newest segments while the older is at most this times the newer
+MERGE_RATIO = 2
+#: a flush compacts everything when more than this share of rows is dead
+DEAD_SHARE = 0.25
+
+_Chunk = tuple[list[str], list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int32],
+                                     npt.NDArray[np.float32], FloatArray]]]
+
+
+def _analyse_chunk(args: tuple[bool, bool, list[list[str]]]) -> _Chunk:
+    """Analyse a block of records, one text list per field: the block's own vocabulary
+    (terms in id order) and per field COO arrays (local row, local term id, tf) and lengths.
+
+    A module-level function so that worker processes (spawned: safe in threaded servers)
+    can run it; small NumPy arrays travel back instead of millions of Python objects."""
+    words, bigrams, field_texts = args
+    with _no_gc():
+        return _analyse_texts(words, bigrams, field_texts)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk builds create millions of small objects that all live on: the cyclic garbage
+    collector's repeated full scans would cost ~20 % of a build and find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _analyse_texts(words: bool, bigrams: bool, field_texts: list[list[str]]) -> _Chunk:
+    vocab: dict[str, int] = {}
+    out = []
+    for texts in field_texts:
+        rows: array[int] = array("i")
+        cols: array[int] = array("i")
+        vals: array[float] = array("f")
+        lens: array[float] = array("d")
+        for r, value in enumerate(texts):
+            terms = textmod.analyse(value, words=words, bigrams=bigrams)
+            counts = Counter(terms)
+            for term in counts:
+                if term not in vocab:
+                    vocab[term] = len(vocab)
+            cols.extend(map(vocab.__getitem__, counts))
+            vals.extend(counts.values())
+            rows.extend(repeat(r, len(counts)))
+            lens.append(float(len(terms)))
+        out.append((np.frombuffer(rows, dtype=np.int32), np.frombuffer(cols, dtype=np.int32),
+                    np.frombuffer(vals, dtype=np.float32), np.frombuffer(lens)))
+    return list(vocab), out
+
+
+def default_workers(n_docs: int) -> int:
+    if n_docs < PARALLEL_MIN:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 class LexicalIndex:
@@ -137,12 +254,11 @@ class LexicalIndex:
         self._n_alive = 0
         self._lengths = {f: _Grow() for f in self._fields}
         self._total_len = dict.fromkeys(self._fields, 0.0)
-        self._main: dict[str, sparse.csc_matrix] = {
-            f: sparse.csc_matrix((0, 0), dtype=np.float64) for f in self._fields}
-        self._main_rows = 0
+        self._segments: list[_Segment] = []
         self._delta: dict[str, dict[int, tuple[list[int], list[float]]]] = {
             f: {} for f in self._fields}
-        self._delta_docs = 0
+        self._delta_start = 0
+        self._norm_cache: tuple[object, dict[str, FloatArray]] | None = None
 
     # ---------------------------------------------------------------- building
     def __len__(self) -> int:
@@ -157,6 +273,13 @@ class LexicalIndex:
     def documents(self) -> list[Document]:
         return list(self._docs.values())
 
+    def vocabulary_size(self) -> int:
+        return len(self._vocab)
+
+    def segment_sizes(self) -> list[int]:
+        """Rows per segment, oldest first, then the delta's (for tests and the bench)."""
+        return [seg.rows for seg in self._segments] + [len(self._row_ids) - self._delta_start]
+
     def _analyse(self, value: str) -> Counter[str]:
         return Counter(textmod.analyse(value, words=self.params.words,
                                        bigrams=self.params.bigrams))
@@ -167,20 +290,25 @@ class LexicalIndex:
             tid = self._vocab[term] = len(self._vocab)
         return tid
 
+    def _grow_alive(self, n_rows: int) -> None:
+        if n_rows > len(self._alive):
+            grown = np.zeros(max(n_rows, 2 * len(self._alive), 1024), dtype=bool)
+            grown[:len(self._alive)] = self._alive
+            self._alive = grown
+
     def _new_row(self, doc: Document) -> tuple[int, dict[str, Counter[str]]]:
         if not doc.id:
             raise InvalidInput("文档编号不能为空。", "Document id must not be empty.")
+        counts = {f: self._analyse(doc.field_text(f)) for f in self._fields}
         if doc.id in self._rows:
             self._kill(doc.id)
         row = len(self._row_ids)
         self._row_ids.append(doc.id)
         self._rows[doc.id] = row
         self._docs[doc.id] = doc
-        if row >= len(self._alive):
-            self._alive = np.concatenate([self._alive, np.zeros(max(1024, row), dtype=bool)])
+        self._grow_alive(row + 1)
         self._alive[row] = True
         self._n_alive += 1
-        counts = {f: self._analyse(doc.field_text(f)) for f in self._fields}
         for f, c in counts.items():
             length = float(sum(c.values()))
             self._lengths[f].append(length)
@@ -196,7 +324,8 @@ class LexicalIndex:
             self._total_len[f] -= self._lengths[f].view()[row]
 
     def add(self, doc: Document) -> None:
-        """Add a record, or replace the record with the same id (an update)."""
+        """Add a record, or replace the record with the same id (an update). The text is
+        analysed before anything changes, so a failure leaves the index as it was."""
         row, counts = self._new_row(doc)
         for f, c in counts.items():
             postings = self._delta[f]
@@ -204,11 +333,16 @@ class LexicalIndex:
                 entry = postings.setdefault(self._term_id(term), ([], []))
                 entry[0].append(row)
                 entry[1].append(float(tf))
-        self._delta_docs += 1
-        if self._delta_docs >= self.fold_at:
-            self.compact()
+        if len(self._row_ids) - self._delta_start >= self.fold_at:
+            self._flush()
 
     update = add
+
+    def replace(self, doc: Document) -> None:
+        """Replace the record with ``doc.id``; unlike ``add`` it must exist already."""
+        if doc.id not in self._rows:
+            raise InvalidInput(f"索引中没有文档 {doc.id}。", f"No document {doc.id} in the index.")
+        self.add(doc)
 
     def remove(self, doc_id: str) -> bool:
         """Drop a record; False when the index does not hold it."""
@@ -218,64 +352,169 @@ class LexicalIndex:
         return True
 
     def rebuild(self, docs: Iterable[Document],
-                progress: Callable[[int], None] | None = None) -> None:
-        """Replace the whole content by ``docs`` (one bulk pass, no delta)."""
-        self._clear()
-        coo: dict[str, tuple[list[int], list[int], list[float]]] = {
-            f: ([], [], []) for f in self._fields}
-        done = 0
-        for doc in docs:
-            if doc.id in self._rows:
+                progress: Callable[[int], None] | None = None,
+                workers: int | None = None) -> None:
+        """Replace the whole content by ``docs`` (one bulk pass into one segment).
+
+        Analysis (jieba) dominates the cost; from ``PARALLEL_MIN`` records on it runs in
+        ``workers`` spawned processes (default: up to 4, the CPU count), blocks of ``CHUNK``
+        records each, merged in input order — the result is identical to a serial build.
+        The ids are checked before any work; the index is replaced only at the end."""
+        items = list(docs)
+        seen: set[str] = set()
+        for doc in items:
+            if not doc.id:
+                raise InvalidInput("文档编号不能为空。", "Document id must not be empty.")
+            if doc.id in seen:
                 raise InvalidInput(f"文档编号重复：{doc.id}", f"Duplicate document id: {doc.id}")
-            row, counts = self._new_row(doc)
-            for f, c in counts.items():
-                rows, cols, vals = coo[f]
-                for term, tf in c.items():
-                    rows.append(row)
-                    cols.append(self._term_id(term))
-                    vals.append(float(tf))
-            done += 1
-            if progress is not None and done % 256 == 0:
-                progress(256)
-        if progress is not None and done % 256:
-            progress(done % 256)
-        n_rows, n_terms = len(self._row_ids), len(self._vocab)
-        for f, (rows, cols, vals) in coo.items():
-            self._main[f] = sparse.csc_matrix(
-                (np.asarray(vals), (np.asarray(rows), np.asarray(cols))), shape=(n_rows, n_terms))
-            self._main[f].sort_indices()
-        self._main_rows = n_rows
+            seen.add(doc.id)
+        n_workers = default_workers(len(items)) if workers is None else max(1, workers)
+        size = CHUNK if n_workers > 1 else 256
+        jobs = [(self.params.words, self.params.bigrams,
+                 [[d.field_text(f) for d in items[i:i + size]] for f in self._fields])
+                for i in range(0, len(items), size)]
+        vocab: dict[str, int] = {}
+        parts: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                    npt.NDArray[np.float32]]]] = {f: [] for f in self._fields}
+        lengths: dict[str, list[FloatArray]] = {f: [] for f in self._fields}
+
+        def merge(offset: int, result: _Chunk) -> None:
+            local_terms, per_field = result
+            gmap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in local_terms),
+                               dtype=np.int64, count=len(local_terms))
+            for f, (rows, cols, vals, lens) in zip(self._fields, per_field, strict=True):
+                parts[f].append((rows.astype(np.int64) + offset, gmap[cols], vals))
+                lengths[f].append(lens)
+            if progress is not None:
+                progress(len(per_field[0][3]))
+
+        with _no_gc():
+            self._rebuild_from(items, jobs, size, n_workers, merge, vocab, parts, lengths)
+        # the index's millions of long-lived objects would make every later full collection
+        # of the cyclic GC scan them all (a ~0.1 s pause inside some add or query): move
+        # everything alive now out of the collector's generations (gc.freeze, Python ≥ 3.7)
+        if len(items) >= FREEZE_MIN:
+            gc.collect()
+            gc.freeze()
+
+    def _rebuild_from(self, items: list[Document], jobs: list[tuple[bool, bool, list[list[str]]]],
+                      size: int, n_workers: int, merge: Callable[[int, _Chunk], None],
+                      vocab: dict[str, int],
+                      parts: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                  npt.NDArray[np.float32]]]],
+                      lengths: dict[str, list[FloatArray]]) -> None:
+        if n_workers > 1 and len(jobs) > 1:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(min(n_workers, len(jobs))) as pool:
+                for i, result in enumerate(pool.imap(_analyse_chunk, jobs)):
+                    merge(i * size, result)
+        else:
+            for i, job in enumerate(jobs):
+                merge(i * size, _analyse_chunk(job))
+
+        self._clear()
+        n_rows, n_terms = len(items), len(vocab)
+        self._vocab = vocab
+        self._row_ids = [d.id for d in items]
+        self._rows = {d.id: i for i, d in enumerate(items)}
+        self._docs = {d.id: d for d in items}
+        self._alive = np.ones(max(n_rows, 1024), dtype=bool)
+        self._alive[n_rows:] = False
+        self._n_alive = n_rows
+        mats: dict[str, sparse.csc_matrix] = {}
+        for f in self._fields:
+            lens = np.concatenate(lengths[f]) if lengths[f] else np.zeros(0)
+            self._lengths[f].extend(lens)
+            self._total_len[f] = float(lens.sum())
+            rows = (np.concatenate([p[0] for p in parts[f]]) if parts[f]
+                    else np.zeros(0, dtype=np.int64))
+            cols = (np.concatenate([p[1] for p in parts[f]]) if parts[f]
+                    else np.zeros(0, dtype=np.int64))
+            vals = (np.concatenate([p[2] for p in parts[f]]) if parts[f]
+                    else np.zeros(0, dtype=np.float32))
+            parts[f] = []
+            mats[f] = _csc(vals, rows, cols, (n_rows, n_terms))
+        if n_rows:
+            self._segments = [_Segment(0, n_rows, mats)]
+        self._delta_start = n_rows
+
+    def _flush(self) -> None:
+        """Turn the delta into a segment (cost ∝ the delta), then merge the newest segments
+        while the older is at most ``MERGE_RATIO`` times the newer (cost ∝ their size; the
+        big merges are rare, as in a binary counter). Compacts when many rows are dead."""
+        start, n = self._delta_start, len(self._row_ids) - self._delta_start
+        if n == 0:
+            return
+        n_terms = len(self._vocab)
+        mats: dict[str, sparse.csc_matrix] = {}
+        for f in self._fields:
+            delta = self._delta[f]
+            tids = list(delta)
+            counts = [len(delta[t][0]) for t in tids]
+            total = sum(counts)
+            rows = np.fromiter(chain.from_iterable(delta[t][0] for t in tids),
+                               dtype=np.int64, count=total) - start
+            vals = np.fromiter(chain.from_iterable(delta[t][1] for t in tids),
+                               dtype=np.float32, count=total)
+            cols = np.repeat(np.asarray(tids, dtype=np.int64), counts)
+            mats[f] = _csc(vals, rows, cols, (n, n_terms))
+            self._delta[f] = {}
+        self._segments.append(_Segment(start, n, mats))
+        self._delta_start = len(self._row_ids)
+        n_rows = len(self._row_ids)
+        if n_rows and (n_rows - self._n_alive) > DEAD_SHARE * n_rows:
+            self.compact()
+            return
+        while (len(self._segments) >= 2
+               and self._segments[-2].rows <= MERGE_RATIO * self._segments[-1].rows):
+            b = self._segments.pop()
+            a = self._segments.pop()
+            merged = {}
+            for f in self._fields:
+                ma, mb = a.mats[f].copy(), b.mats[f].copy()
+                ma.resize((a.rows, n_terms))
+                mb.resize((b.rows, n_terms))
+                merged[f] = sparse.vstack([ma, mb], format="csc")
+                merged[f].sort_indices()
+            self._segments.append(_Segment(a.start, a.rows + b.rows, merged))
 
     def compact(self) -> None:
-        """Fold the delta into the main matrices and drop dead rows (renumbering rows)."""
+        """Fold every segment and the delta into one and drop dead rows (renumbering rows)."""
         n_rows, n_terms = len(self._row_ids), len(self._vocab)
-        alive = self._alive[:n_rows]
+        alive = self._alive[:n_rows].copy()
         new_row = np.cumsum(alive) - 1
+        n_live = int(alive.sum())
+        mats: dict[str, sparse.csc_matrix] = {}
         for f in self._fields:
-            main = self._main[f].tocoo()
-            rows = [main.row.astype(np.int64)]
-            cols = [main.col.astype(np.int64)]
-            vals = [main.data]
+            rows_l: list[npt.NDArray[np.int64]] = []
+            cols_l: list[npt.NDArray[np.int64]] = []
+            vals_l: list[npt.NDArray[np.float32]] = []
+            for seg in self._segments:
+                coo = seg.mats[f].tocoo()
+                rows_l.append(coo.row.astype(np.int64) + seg.start)
+                cols_l.append(coo.col.astype(np.int64))
+                vals_l.append(coo.data.astype(np.float32))
             for tid, (drows, dvals) in self._delta[f].items():
-                rows.append(np.asarray(drows, dtype=np.int64))
-                cols.append(np.full(len(drows), tid, dtype=np.int64))
-                vals.append(np.asarray(dvals))
-            r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+                rows_l.append(np.asarray(drows, dtype=np.int64))
+                cols_l.append(np.full(len(drows), tid, dtype=np.int64))
+                vals_l.append(np.asarray(dvals, dtype=np.float32))
+            r = np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int64)
+            c = np.concatenate(cols_l) if cols_l else np.zeros(0, dtype=np.int64)
+            v = np.concatenate(vals_l) if vals_l else np.zeros(0, dtype=np.float32)
             keep = alive[r]
-            matrix = sparse.csc_matrix((v[keep], (new_row[r[keep]], c[keep])),
-                                       shape=(int(alive.sum()), n_terms))
-            matrix.sort_indices()
-            self._main[f] = matrix
+            mats[f] = _csc(v[keep], new_row[r[keep]], c[keep], (n_live, n_terms))
             grown = _Grow()
-            for value in self._lengths[f].view()[alive]:
-                grown.append(float(value))
+            grown.extend(self._lengths[f].view()[alive])
             self._lengths[f] = grown
             self._delta[f] = {}
+        self._segments = [_Segment(0, n_live, mats)] if n_live else []
         self._row_ids = [d for d, a in zip(self._row_ids, alive, strict=True) if a]
         self._rows = {d: i for i, d in enumerate(self._row_ids)}
-        self._alive = np.ones(len(self._row_ids), dtype=bool)
-        self._main_rows = len(self._row_ids)
-        self._delta_docs = 0
+        self._alive = np.ones(max(n_live, 1024), dtype=bool)
+        self._alive[n_live:] = False
+        self._delta_start = n_live
 
     # ---------------------------------------------------------------- querying
     def query_terms(self, query: str) -> tuple[dict[str, float], list[str]]:
@@ -297,34 +536,42 @@ class LexicalIndex:
         return weights, added
 
     def _postings(self, f: str, tid: int) -> tuple[IntArray, FloatArray]:
-        main = self._main[f]
-        if tid < main.shape[1]:
-            lo, hi = main.indptr[tid], main.indptr[tid + 1]
-            rows, vals = main.indices[lo:hi].astype(np.int64), main.data[lo:hi]
-        else:
-            rows, vals = np.zeros(0, dtype=np.int64), np.zeros(0)
+        """Rows (global, ascending) holding term ``tid`` in field ``f`` and their tf."""
+        rows_l: list[npt.NDArray[np.integer]] = []
+        vals_l: list[npt.NDArray[np.floating]] = []
+        for seg in self._segments:
+            m = seg.mats[f]
+            if tid < m.shape[1]:
+                lo, hi = m.indptr[tid], m.indptr[tid + 1]
+                if hi > lo:
+                    idx = m.indices[lo:hi]
+                    rows_l.append(idx + seg.start if seg.start else idx)
+                    vals_l.append(m.data[lo:hi])
         delta = self._delta[f].get(tid)
         if delta:
-            rows = np.concatenate([rows, np.asarray(delta[0], dtype=np.int64)])
-            vals = np.concatenate([vals, np.asarray(delta[1])])
-        return rows, vals
+            rows_l.append(np.asarray(delta[0], dtype=np.int64))
+            vals_l.append(np.asarray(delta[1]))
+        if not rows_l:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        if len(rows_l) == 1:
+            return rows_l[0].astype(np.int64, copy=False), vals_l[0].astype(np.float64)
+        return (np.concatenate(rows_l).astype(np.int64, copy=False),
+                np.concatenate(vals_l).astype(np.float64))
 
     def _term_scores(self, tid: int) -> tuple[IntArray, FloatArray, dict[str, FloatArray]]:
         """Rows holding the term, their saturated BM25F term scores (without idf and query
         weight), and each field's weighted normalised tf (for explanations)."""
         p = self.params
-        n = max(self._n_alive, 1)
+        norms = self._norms()
         parts: list[tuple[str, IntArray, FloatArray]] = []
         for f in self._fields:
             rows, tfs = self._postings(f, tid)
             if not len(rows):
                 continue
-            keep = self._alive[rows]
-            rows, tfs = rows[keep], tfs[keep]
-            spec = p.fields[f]
-            avg = self._total_len[f] / n or 1.0
-            lens = self._lengths[f].view()[rows]
-            parts.append((f, rows, spec.weight * tfs / (1 - spec.b + spec.b * lens / avg)))
+            if self._n_alive < len(self._row_ids):  # some rows are dead: skip them
+                keep = self._alive[rows]
+                rows, tfs = rows[keep], tfs[keep]
+            parts.append((f, rows, tfs * norms[f][rows]))
         if not parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0), {}
         if len(parts) == 1:
@@ -332,34 +579,121 @@ class LexicalIndex:
             # (main rows are sorted, delta rows are appended later and so are all larger)
             f, rows, vals = parts[0]
             return rows, vals / (p.k1 + vals), {f: vals}
-        all_rows = np.concatenate([r for _, r, _ in parts])
-        uniq, inverse = np.unique(all_rows, return_inverse=True)
+        n_post = sum(len(r) for _, r, _ in parts)
         per_field: dict[str, FloatArray] = {}
+        if n_post * 16 < len(self._row_ids):
+            # few postings: sort-based union
+            all_rows = np.concatenate([r for _, r, _ in parts])
+            uniq, inverse = np.unique(all_rows, return_inverse=True)
+            offset = 0
+            for f, rows, vals in parts:
+                contrib = np.zeros(len(uniq))
+                contrib[inverse[offset:offset + len(rows)]] = vals
+                per_field[f] = contrib
+                offset += len(rows)
+        else:
+            # a common term: dense scatter over all rows beats sorting its postings
+            present = np.zeros(len(self._row_ids), dtype=bool)
+            dense: dict[str, FloatArray] = {}
+            for f, rows, vals in parts:
+                present[rows] = True
+                d = np.zeros(len(self._row_ids))
+                d[rows] = vals
+                dense[f] = d
+            uniq = np.flatnonzero(present)
+            per_field = {f: d[uniq] for f, d in dense.items()}
         total = np.zeros(len(uniq))
-        offset = 0
-        for f, rows, vals in parts:
-            contrib = np.zeros(len(uniq))
-            contrib[inverse[offset:offset + len(rows)]] = vals
-            per_field[f] = contrib
+        for contrib in per_field.values():
             total += contrib
-            offset += len(rows)
         return uniq, total / (p.k1 + total), per_field
 
     def _idf(self, df: int) -> float:
         n = self._n_alive
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def _norms(self) -> dict[str, FloatArray]:
+        """Per field and row, ``w_f / (1 − b_f + b_f · len_f / avglen_f)``: the factor turning
+        a raw tf into its BM25F contribution. Recomputed when the content changed."""
+        key = (len(self._row_ids), self._n_alive, tuple(self._total_len.values()))
+        if self._norm_cache is not None and self._norm_cache[0] == key:
+            return self._norm_cache[1]
+        n = max(self._n_alive, 1)
+        norms: dict[str, FloatArray] = {}
+        for f in self._fields:
+            spec = self.params.fields[f]
+            avg = self._total_len[f] / n or 1.0
+            norms[f] = spec.weight / (1 - spec.b + spec.b * self._lengths[f].view() / avg)
+        self._norm_cache = (key, norms)
+        return norms
+
     def scores(self, query: str) -> FloatArray:
-        """BM25F score of every row (dead rows score 0); indexed by internal row."""
+        """BM25F score of every row (dead rows score 0); indexed by internal row.
+
+        Set-based: per segment, the query's term columns of every field are sliced out of
+        the CSC matrices at once, scaled by the rows' length norms and summed (sparse, in C)
+        into tf~; document frequencies are the columns' live non-zeros over all segments
+        plus the delta; one sparse matrix–vector product per segment adds the scores. Only
+        the small delta is walked term by term."""
         weights, _ = self.query_terms(query)
         out = np.zeros(len(self._row_ids))
-        for term, qw in weights.items():
-            tid = self._vocab.get(term)
-            if tid is None:
+        known = [(self._vocab[t], qw) for t, qw in weights.items() if t in self._vocab]
+        if not known or not self._row_ids:
+            return out
+        tids = np.array([t for t, _ in known], dtype=np.int64)
+        qws = np.array([w for _, w in known])
+        norms = self._norms()
+        some_dead = self._n_alive < len(self._row_ids)
+        df = np.zeros(len(tids), dtype=np.int64)
+        blocks: list[tuple[int, sparse.csc_matrix]] = []
+        for seg in self._segments:
+            total: sparse.csc_matrix | None = None
+            end = seg.start + seg.rows
+            for f in self._fields:
+                m = seg.mats[f]
+                inside = tids < m.shape[1]
+                cols = np.where(inside, tids, 0)
+                sub = m[:, cols]
+                if not inside.all():  # terms born after this segment: empty columns
+                    sub = sub @ sparse.diags(inside.astype(np.float32))
+                sub = sparse.csc_matrix(sub.multiply(norms[f][seg.start:end, None]))
+                total = sub if total is None else total + sub
+            assert total is not None
+            if some_dead:
+                total = sparse.csc_matrix(total.multiply(self._alive[seg.start:end, None]))
+            total.eliminate_zeros()
+            df += np.diff(total.indptr)
+            blocks.append((seg.start, total))
+        delta_parts: list[tuple[int, IntArray, FloatArray]] = []
+        for j, tid in enumerate(tids.tolist()):
+            rows_l: list[IntArray] = []
+            vals_l: list[FloatArray] = []
+            for f in self._fields:
+                entry = self._delta[f].get(tid)
+                if entry:
+                    r = np.asarray(entry[0], dtype=np.int64)
+                    rows_l.append(r)
+                    vals_l.append(np.asarray(entry[1]) * norms[f][r])
+            if not rows_l:
                 continue
-            rows, sat, _ = self._term_scores(tid)
-            if len(rows):
-                out[rows] += qw * self._idf(len(rows)) * sat
+            r = np.concatenate(rows_l)
+            v = np.concatenate(vals_l)
+            if len(rows_l) > 1:
+                r, inverse = np.unique(r, return_inverse=True)
+                v = np.bincount(inverse, weights=v, minlength=len(r)).astype(np.float64)
+            if some_dead:
+                keep = self._alive[r]
+                r, v = r[keep], v[keep]
+            df[j] += len(r)
+            delta_parts.append((j, r, v))
+        n = self._n_alive
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        factor = qws * idf
+        k1 = self.params.k1
+        for start, total in blocks:
+            total.data = total.data / (k1 + total.data)
+            out[start:start + total.shape[0]] += total @ factor
+        for j, r, v in delta_parts:
+            out[r] += factor[j] * (v / (k1 + v))
         return out
 
     def search(self, query: str, k: int = 10, fill: bool = False) -> list[Hit]:

@@ -33,6 +33,10 @@ class Job(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     actor: Mapped[str] = mapped_column(String(100))
+    #: the submitting actor (role, region path, ids) so the worker acts with the same scope
+    actor_info: Mapped[dict] = mapped_column(default=dict)
+    #: "host:pid" of the worker that claimed it (stale-job recovery on start-up)
+    worker: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()

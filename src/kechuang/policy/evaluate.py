@@ -24,6 +24,7 @@ import pandas as pd
 
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy import expr
+from kechuang.policy.atoms import atom_type
 from kechuang.policy.loader import LoadedPolicy, PolicyFileError
 from kechuang.policy.schemas import Check, Group, Leaf, Points, ScoreItem
 from kechuang.registry.catalogue import metrics_by_code
@@ -202,7 +203,7 @@ class Frame:
             out = np.full(self.n, np.nan)
         else:
             s = self._series(name, None if is_attr else self.year - offset)
-            out = self._convert(name, s, meta.value_type if meta else "number")
+            out = self._convert(name, s, meta.value_type if meta else (atom_type(name) or "number"))
         self._cache[key] = out
         return out
 
@@ -217,17 +218,24 @@ class Frame:
             days = (parsed - pd.Timestamp("1970-01-01")).dt.days
             return days.astype("float64").to_numpy()
         if value_type == "bool":
-            text = s.astype(object).where(s.notna(), None).map(
-                lambda v: None if v is None else str(v).strip().lower()
-            )
-            out = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
-            bad = np.isnan(out) & text.notna().to_numpy()
+            # each distinct value is read once (a column has a handful: 是/否/True/False)
+            codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+            texts = [str(v).strip().lower() for v in uniques]
+            table = np.array([1.0 if t in _TRUE else 0.0 if t in _FALSE else np.nan
+                              for t in texts] + [np.nan])
+            out = table[codes]  # code -1 (missing) → the trailing NaN
+            bad = np.isnan(out) & (codes >= 0)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise InvalidInput(f"企业 {self.uscc[i]} 的 {name} 应为 是/否：{text.iloc[i]!r}")
+                raise InvalidInput(f"企业 {self.uscc[i]} 的 {name} 应为 是/否："
+                                   f"{texts[codes[i]]!r}")
             return out
+        if s.dtype == np.float64:  # already numbers (the database reader's columns)
+            return s.to_numpy(dtype=np.float64)
         num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & s.notna() & (s.astype(str).str.strip() != "")
+        bad = num.isna() & s.notna()
+        if bad.any():  # text that is not a number (blank text counts as missing)
+            bad = bad & (s.astype(str).str.strip() != "")
         if bad.any():
             raise InvalidInput(
                 f"企业 {bad.idxmax()} 的 {name} 不是数值：{s[bad].iloc[0]!r}",
@@ -250,8 +258,11 @@ def _to_pandas(data: Any) -> pd.DataFrame:
 class Evaluator:
     """Evaluates a policy's expressions over a Frame, recording which inputs were missing."""
 
-    def __init__(self, lp: LoadedPolicy, frame: Frame) -> None:
+    def __init__(self, lp: LoadedPolicy, frame: Frame,
+                 cache: dict[str, Evaluation] | None = None) -> None:
         self.lp = lp
+        #: evaluations of referenced policies over the same frame (``policy('id')``)
+        self.cache: dict[str, Evaluation] = {} if cache is None else cache
         self.f = frame
         self.n = frame.n
         self.params: dict[str, float] = {}
@@ -285,7 +296,7 @@ class Evaluator:
             return Iv.const(float(self.f.year), self.n)
         if head == "params":
             return Iv.const(self.params[rest], self.n)
-        if head == "points":
+        if head == "points" and rest:
             return self.points(rest)
         col = self.f.column(name, off)
         meta = self.f.metrics.get(name)
@@ -368,23 +379,20 @@ class Evaluator:
                 isinstance(a, expr.Str) for a in args[1:]
             ):
                 raise PolicyFileError("starts_with 的写法应为 starts_with(属性, '前缀', …)")
-            series = pd.Series(self.f.raw(args[0].name))
-            missing = series.isna().to_numpy()
-            self._touch(args[0].name, missing)
             prefixes = tuple(a.value for a in args[1:] if isinstance(a, expr.Str))
-            hit = series.astype(str).str.strip().str.startswith(prefixes).to_numpy()
-            return Iv.point(np.where(missing, np.nan, hit.astype(float)))
+            return self._text_test(args[0].name,
+                                   lambda t: str(t).strip().startswith(prefixes))
         if fn == "one_of":
             if not isinstance(args[0], expr.Var) or not all(
                 isinstance(a, expr.Str) for a in args[1:]
             ):
                 raise PolicyFileError("one_of 的写法应为 one_of(属性, '取值', …)")
-            raw = self.f.raw(args[0].name)
             allowed = {a.value for a in args[1:] if isinstance(a, expr.Str)}
-            missing = pd.isna(pd.Series(raw)).to_numpy()
-            self._touch(args[0].name, missing)
-            hit = pd.Series(raw).astype(str).str.strip().isin(allowed).to_numpy().astype(float)
-            return Iv.point(np.where(missing, np.nan, hit))
+            return self._text_test(args[0].name, lambda t: str(t).strip() in allowed)
+        if fn == "policy":
+            if not isinstance(args[0], expr.Str):
+                raise PolicyFileError("policy 的写法应为 policy('政策 id')")
+            return self.reference(args[0].value)
         if fn == "known":
             saved = self.touched
             self.touched = {}
@@ -392,6 +400,30 @@ class Evaluator:
             self.touched = saved
             return Iv.point((~v.nan).astype(float))
         raise PolicyFileError(f"未知函数 {fn}")
+
+    def reference(self, ref_id: str) -> Iv:
+        """A referenced policy's verdict as a three-valued truth (evaluated first, once per
+        frame); where it is ``insufficient_data`` its missing inputs become this leaf's."""
+        target = self.lp.refs[ref_id]
+        pol = target.policy
+        as_of = self.f.as_of
+        if as_of < pol.effective_from or (pol.effective_to is not None
+                                          and as_of > pol.effective_to):
+            return Iv.const(0.0, self.n)  # a policy not in force qualifies nobody
+        ref = evaluate(target, self.f, as_of, self.cache)
+        assert ref.root is not None
+        for atom, mask in ref.atoms.items():
+            self._touch(atom, mask)
+        return Iv(ref.root.lo.copy(), ref.root.hi.copy())
+
+    def _text_test(self, name: str, test: Any) -> Iv:
+        """A test on a text attribute, run once per distinct value (not per enterprise);
+        missing where the attribute is missing."""
+        codes, uniques = pd.factorize(self.f.raw(name))
+        missing = codes < 0
+        self._touch(name, missing)
+        table = np.array([1.0 if test(u) else 0.0 for u in uniques] + [np.nan])
+        return Iv.point(table[codes])
 
     def _const(self, node: expr.Node) -> float:
         if not isinstance(node, expr.Num):
@@ -509,6 +541,10 @@ class Evaluation:
     missing: Arr
     params: dict[str, float]
     estimates: dict[str, Iv] = field(default_factory=dict)
+    #: the truth of the whole condition tree (what ``policy('id')`` of this policy reads)
+    root: Iv | None = None
+    #: missing input → the enterprises whose ``insufficient_data`` verdict it causes
+    atoms: dict[str, Arr] = field(default_factory=dict)
 
     def index(self, uscc: str) -> int:
         hits = np.flatnonzero(self.uscc == uscc)
@@ -517,10 +553,7 @@ class Evaluation:
         return int(hits[0])
 
     def failed(self) -> Arr:
-        out = pd.Series([""] * len(self.uscc), dtype=object)
-        for leaf_id, res in self.leaves.items():
-            out = out + np.where(res.failed, leaf_id + ";", "")
-        return out.str.rstrip(";").to_numpy()
+        return _joined(len(self.uscc), [(k, r.failed) for k, r in self.leaves.items()])
 
     def table(self) -> pd.DataFrame:
         """The ``policy eval`` output: one row per enterprise, one column per leaf."""
@@ -542,6 +575,32 @@ class Evaluation:
             cols[est_id] = _fmt_iv(value)
         cols["missing"] = self.missing
         return pd.DataFrame(cols)
+
+
+def _joined(n: int, parts: list[tuple[str, Arr]]) -> Arr:
+    """``"a;b"`` per row from boolean masks, as a NumPy object array ("" where none).
+
+    Rows with the same combination of hits share one string: the masks of the rows with a
+    hit are packed into bit rows, the distinct bit rows are found by ``np.unique`` (a few
+    hundred at most) and only those are joined in Python — no per-row string building.
+    """
+    out = np.full(n, "", dtype=object)
+    if not parts or not n:
+        return out
+    bits = np.stack([np.asarray(m, dtype=bool) for _, m in parts], axis=1)
+    rows = np.flatnonzero(bits.any(axis=1))
+    if not len(rows):
+        return out
+    packed = np.ascontiguousarray(np.packbits(bits[rows], axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    names = [key for key, _ in parts]
+    texts = np.empty(len(uniq), dtype=object)
+    for j, u in enumerate(uniq):
+        on = np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[:len(names)]
+        texts[j] = ";".join(name for name, b in zip(names, on, strict=True) if b)
+    out[rows] = texts[inverse.ravel()]
+    return out
 
 
 def _fmt_col(a: Arr) -> Arr:
@@ -589,9 +648,17 @@ def _mark(node: Leaf | Group, leaves: dict[str, LeafResult], mask: Arr, which: s
         _mark(child, leaves, sub, which)
 
 
-def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None) -> Evaluation:
-    """Evaluate a policy over a table with columns ``uscc``, ``year`` and metric codes."""
+def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None,
+             cache: dict[str, Evaluation] | None = None) -> Evaluation:
+    """Evaluate a policy over a table with columns ``uscc``, ``year`` and metric codes.
+
+    ``cache`` holds the evaluations already done over the same frame (policies referenced
+    by ``policy('id')`` are evaluated once and reused).
+    """
     as_of = as_of or date.today()
+    key = f"{lp.id}@{lp.source}"
+    if cache is not None and key in cache and isinstance(data, Frame):
+        return cache[key]
     pol = lp.policy
     if as_of < pol.effective_from or (pol.effective_to is not None and as_of > pol.effective_to):
         until = f"至 {pol.effective_to} " if pol.effective_to else ""
@@ -601,7 +668,9 @@ def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None) -> Evaluati
             f"policy {pol.id} is not in force on {as_of}",
         )
     frame = data if isinstance(data, Frame) else Frame(data, as_of)
-    ev = Evaluator(lp, frame)
+    if cache is None or not isinstance(data, Frame):
+        cache = {}
+    ev = Evaluator(lp, frame, cache)
     n = frame.n
     leaves: dict[str, LeafResult] = {}
     for leaf in lp.leaves:
@@ -644,25 +713,26 @@ def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None) -> Evaluati
     ).astype(object)
     _mark(lp.policy.conditions, leaves, verdict == "ineligible", "failed")
     _mark(lp.policy.conditions, leaves, verdict == "insufficient_data", "needs")
-    missing = pd.Series([""] * n, dtype=object)
     atoms: dict[str, Arr] = {}
     for res in leaves.values():
         for atom, mask in res.missing.items():
             hit = mask & res.needs & res.state.nan
             atoms[atom] = atoms[atom] | hit if atom in atoms else hit
-    for atom in sorted(atoms):
-        missing = missing + np.where(atoms[atom], atom + ";", "")
+    missing = _joined(n, [(atom, atoms[atom]) for atom in sorted(atoms)])
     estimates: dict[str, Iv] = {}
     for est in lp.policy.estimates:
         estimates[est.id] = ev.ev(lp.ex(est.value))
         ev.estimates[est.id.removeprefix(lp.id + ".")] = estimates[est.id]
-    return Evaluation(
+    result = Evaluation(
         lp, as_of, frame.year, frame.uscc, verdict, score.lo, score.hi, pass_mark, leaves,
-        missing.str.rstrip(";").to_numpy(), ev.params, estimates,
+        missing, ev.params, estimates, root, atoms,
     )
+    cache[key] = result
+    return result
 
 
 def evaluate_many(policies: Iterable[LoadedPolicy], data: Any, as_of: date) -> list[Evaluation]:
     """Several policies over the same prepared table (the reshaping is shared)."""
     frame = Frame(data, as_of)
-    return [evaluate(lp, frame, as_of) for lp in policies]
+    cache: dict[str, Evaluation] = {}
+    return [evaluate(lp, frame, as_of, cache) for lp in policies]

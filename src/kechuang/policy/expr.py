@@ -17,7 +17,8 @@ Grammar::
     unary   := ('-' | '+') unary | primary
     primary := NUMBER | STRING | NAME | NAME '(' [expr (',' expr)*] ')' | '(' expr ')'
 
-Names may contain dots: ``params.pass_mark``, ``points.staff``.
+Names may contain dots: ``params.pass_mark``, ``points.staff``. ``policy('tech_sme')`` is
+another policy's verdict (see ``kechuang.policy.atoms``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from kechuang.kit import expressions as kx
 FUNCTIONS = {
     "sum3": (1, 1), "sumn": (2, 2), "avg3": (1, 1), "lag": (2, 2), "growth3": (1, 1),
     "max": (1, 9), "min": (1, 9), "if": (3, 3), "days_since": (1, 1), "one_of": (2, 100),
-    "known": (1, 1), "starts_with": (2, 100),
+    "known": (1, 1), "starts_with": (2, 100), "policy": (1, 1),
 }
 
 
@@ -119,3 +120,15 @@ def names(node: Node) -> set[str]:
     if isinstance(node, Not | Neg):
         return names(node.arg)
     return set()
+
+
+def policy_refs(node: Node) -> list[Node]:
+    """Every ``policy(...)`` call of the expression (to resolve and check references)."""
+    if isinstance(node, Call):
+        own = [node] if node.fn == "policy" else []
+        return own + [c for a in node.args for c in policy_refs(a)]
+    if isinstance(node, Bin):
+        return policy_refs(node.left) + policy_refs(node.right)
+    if isinstance(node, Not | Neg):
+        return policy_refs(node.arg)
+    return []

@@ -3,7 +3,13 @@
 A policy file is written by policy staff, so every refusal names the file, the line and
 the key, in Chinese. A contradictory file (a leaf or item id used twice, a parameter with
 no value in force when the policy starts, bands not descending, an expression naming an
-unknown metric) is refused as a whole.
+unknown metric, a reference to an unknown policy or a cycle of references) is refused as a
+whole.
+
+References: ``policy('tech_sme')`` names another policy by id, resolved to the file of that
+id next to the referencing file (``tech_sme.yaml``), else to the built-in policy. The
+referenced policies are loaded with the referencing one, so a cycle (a → b → a) is refused
+at load time, naming the file, line and key of the reference that closes it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pydantic import ValidationError
 
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy import expr
+from kechuang.policy.atoms import POINTS_ATOMS
 from kechuang.policy.schemas import Check, Group, Leaf, Policy, ScoreItem
 from kechuang.registry.catalogue import metrics_by_code
 
@@ -136,6 +143,8 @@ class LoadedPolicy:
     exprs: dict[str, expr.Node]
     leaves: list[Leaf]
     items: dict[str, ScoreItem]
+    #: the policies named by ``policy('id')`` in this one's expressions, loaded
+    refs: dict[str, LoadedPolicy] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -158,16 +167,19 @@ def _check_names(
             continue
         if head == "points" and rest in items:
             continue
-        if name in metrics or name in {"value", "threshold", "eval_year"}:
+        if name in metrics or name in POINTS_ATOMS or name in {"value", "threshold", "eval_year"}:
             continue
         raise PolicyFileError(
             f"{where}：表达式引用了未知的名称 {name!r}"
-            "（应为指标代码、params.参数 或 points.评分项）",
+            "（应为指标代码、params.参数、points.评分项或积分 points / points_rank / "
+            "points_percentile / points_tier / points_veto）",
             f"{where}: unknown name {name!r} in expression",
         )
 
 
-def validate_policy(data: Any, smap: SourceMap) -> LoadedPolicy:
+def validate_policy(data: Any, smap: SourceMap,
+                    stack: tuple[Path, ...] = ()) -> LoadedPolicy:
+    """Validate a parsed policy file; ``stack`` is the chain of files referencing it."""
     if not isinstance(data, dict):
         raise PolicyFileError(f"{smap.file}：政策文件应为一个映射（键: 值）")
     try:
@@ -175,6 +187,7 @@ def validate_policy(data: Any, smap: SourceMap) -> LoadedPolicy:
     except ValidationError as exc:
         raise validation_error(exc, smap) from exc
     exprs: dict[str, expr.Node] = {}
+    ref_locs: list[tuple[expr.Node, Path_]] = []
     items: dict[str, ScoreItem] = {}
     item_locs: list[tuple[ScoreItem, Path_]] = list(_iter_items(policy.scores, ("scores",)))
     for item, loc in item_locs:
@@ -190,6 +203,7 @@ def validate_policy(data: Any, smap: SourceMap) -> LoadedPolicy:
         except expr.ExprError as exc:
             raise PolicyFileError(f"{smap.where(loc)}：表达式错误：{exc}") from exc
         _check_names(node, policy, items, smap.where(loc), earlier)
+        ref_locs.extend((call, loc) for call in expr.policy_refs(node))
         exprs[text] = node
 
     for name, param in policy.parameters.items():
@@ -230,7 +244,56 @@ def validate_policy(data: Any, smap: SourceMap) -> LoadedPolicy:
                 f"{policy.verdict_score.points!r}"
             )
         parse_at(policy.verdict_score.pass_mark, ("verdict_score", "pass_mark"))
-    return LoadedPolicy(policy, smap.file, exprs, leaves, items)
+    refs = _resolve_refs(policy, smap, ref_locs, stack)
+    return LoadedPolicy(policy, smap.file, exprs, leaves, items, refs)
+
+
+def _resolve_refs(policy: Policy, smap: SourceMap, ref_locs: list[tuple[expr.Node, Path_]],
+                  stack: tuple[Path, ...]) -> dict[str, LoadedPolicy]:
+    """Load every policy named by ``policy('id')``, refusing unknown ids and cycles."""
+    own = Path(smap.file).resolve()
+    chain = (*stack, own)
+    refs: dict[str, LoadedPolicy] = {}
+    for call, loc in ref_locs:
+        assert isinstance(call, expr.Call)
+        arg = call.args[0]
+        if not isinstance(arg, expr.Str):
+            raise PolicyFileError(
+                f"{smap.where(loc)}：policy(...) 的参数须为带引号的政策 id，如 policy('tech_sme')",
+                f"{smap.where(loc)}: policy(...) takes a quoted policy id",
+            )
+        ref_id = arg.value
+        if ref_id in refs:
+            continue
+        path = _ref_path(own, ref_id)
+        if path is None:
+            raise PolicyFileError(
+                f"{smap.where(loc)}：引用了未知政策 {ref_id!r}"
+                f"（在 {own.parent} 与内置政策中都找不到 {ref_id}.yaml）",
+                f"{smap.where(loc)}: unknown policy {ref_id!r}",
+            )
+        if ref_id == policy.id or path in chain:
+            names = [p.stem for p in chain[chain.index(path):]] if path in chain else []
+            cycle = " → ".join([*names, ref_id]) if names else f"{policy.id} → {ref_id}"
+            raise PolicyFileError(
+                f"{smap.where(loc)}：政策引用形成循环：{cycle}",
+                f"{smap.where(loc)}: cyclic policy reference: {cycle}",
+            )
+        refs[ref_id] = load_policy_file(path, chain)
+        if refs[ref_id].id != ref_id:
+            raise PolicyFileError(
+                f"{smap.where(loc)}：文件 {path} 的政策 id 是 {refs[ref_id].id!r}，"
+                f"不是引用的 {ref_id!r}"
+            )
+    return refs
+
+
+def _ref_path(own: Path, ref_id: str) -> Path | None:
+    for folder in (own.parent, BUILTIN_DIR.resolve()):
+        candidate = (folder / f"{ref_id}.yaml").resolve()
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _parse_check(check: Check, loc: Path_, parse_at: Any) -> None:
@@ -241,13 +304,13 @@ def _parse_check(check: Check, loc: Path_, parse_at: Any) -> None:
         parse_at(text, (*loc, "gap_vars", key))
 
 
-def load_policy_file(path: Path) -> LoadedPolicy:
+def load_policy_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedPolicy:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyFileError(f"无法读取政策文件 {path}：{exc}") from exc
     data, smap = read_yaml(text, str(path))
-    return validate_policy(data, smap)
+    return validate_policy(data, smap, stack)
 
 
 def builtin_paths() -> list[Path]:

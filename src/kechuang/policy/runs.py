@@ -63,10 +63,16 @@ def enterprise_hashes(data: pd.DataFrame) -> pd.Series:
 
     Row hashes come from pandas (vectorised); summing them per enterprise makes the result
     independent of row order. Columns are taken in sorted order so that the same data give
-    the same hash whatever the column order of the table.
+    the same hash whatever the column order of the table. Numbers are hashed in their own
+    dtype (float64 directly, without boxing each value), text and flags as objects.
     """
     cols = sorted(c for c in data.columns if c != "enterprise_id")
-    rows = pd.util.hash_pandas_object(data[cols].astype(object), index=False)
+    frame = data[cols]
+    # text and flag columns as plain objects (pandas may infer its string dtype for one
+    # table and not for another); numbers stay float64/int64, hashed without boxing
+    frame = frame.astype({c: object for c in cols
+                          if getattr(frame[c].dtype, "kind", "O") not in "fiu"})
+    rows = pd.util.hash_pandas_object(frame, index=False)
     summed = rows.groupby(data["uscc"].to_numpy(), sort=True).sum()
     return summed.astype("uint64").astype("int64")
 

@@ -2,38 +2,49 @@
 
 ``do_run_policies`` evaluates policies over every enterprise in the actor's scope and writes
 one immutable run per policy with its results and an audit row; it never commits (the
-request or the command does). "Current" is the latest run of a policy: for an enterprise,
-the latest run holding a result for it; for the bureau's overview, the latest run whose
-region scope covers the actor's region.
+request or the command does). Enterprises are read, evaluated and written in chunks of
+``CHUNK_ENTERPRISES`` (by enterprise id), so memory stays bounded at a million enterprises;
+the results do not depend on the chunking (every verdict is per enterprise). At the end it
+emits ``policy.runs_completed`` (``kechuang.kit.events``) with the new run ids, so precise
+push and tier snapshots follow inside the same transaction. "Current" is the latest run of
+a policy: for an enterprise, the latest run holding a result for it; for the bureau's
+overview, the latest run whose region scope covers the actor's region.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
 from kechuang.facts import read_facts
-from kechuang.kit import audit
+from kechuang.kit import audit, events
 from kechuang.kit.errors import NotFound
 from kechuang.models import Enterprise, PolicyResult, PolicyRun
 from kechuang.policy import repository as repo
-from kechuang.policy.evaluate import evaluate
+from kechuang.policy.atoms import POINTS_ATOMS
+from kechuang.policy.evaluate import evaluate, evaluation_year
 from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
+from kechuang.policy.points import PointsSource, add_points, latest_points_run, uses_points
 from kechuang.policy.runs import (
     enterprise_hashes,
     evaluate_policies,
     input_years,
+    parameters_in_force,
     policy_hash,
     resolve_policies,
+    run_hash,
 )
 from kechuang.registry.catalogue import metrics_by_code
 
@@ -62,34 +73,87 @@ class RunSummary:
     input_hash: str
 
 
+#: enterprises read, evaluated and written at a time (bounds memory at 1,000,000)
+CHUNK_ENTERPRISES = 200_000
+
+_UNSET: Any = object()
+
+
+def policy_inputs(session: Session, actor: Actor, years: list[int], *,
+                  enterprise_ids: list[int] | None = None,
+                  id_range: tuple[int, int] | None = None,
+                  points_run: Any = _UNSET) -> pd.DataFrame:
+    """The input table of a database evaluation: current facts (``read_facts``) plus the
+    points of the latest published scoring run (``points_run`` when the caller already
+    looked it up). Runs and the enterprise page read through here, so the per-enterprise
+    input hashes they compare are over the same columns."""
+    data = read_facts(session, actor, years, enterprise_ids=enterprise_ids, id_range=id_range)
+    run = latest_points_run(session, actor) if points_run is _UNSET else points_run
+    return add_points(session, actor, data, run)
+
+
 def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None = None,
                     as_of: date | None = None,
                     progress: Progress | None = None) -> list[RunSummary]:
     """Evaluate policies (all built-ins by default) over the actor's enterprises; one run
-    per policy, results written in bulk, one audit row per run."""
+    per policy, results written in bulk, one audit row per run, then the
+    ``policy.runs_completed`` event with the run ids."""
     as_of = as_of or date.today()
     policies = resolve_policies(policy_ids)
     step = progress or (lambda _label, _done, _total: None)
-    total = len(policies) + 2
-    step("读取数据 reading facts", 0, total)
-    data = read_facts(session, actor, input_years(as_of))
-    step("计算 evaluating", 1, total)
-    outcomes, enterprise_ids, hashes = evaluate_policies(data, policies, as_of)
-    del data
-    step("写入 writing", 2, total)
-    summaries = []
-    for i, out in enumerate(outcomes, start=3):
-        ev = out.evaluation
+    years = input_years(as_of)
+    ids = np.array(session.scalars(select(Enterprise.id).where(enterprise_visible(actor))
+                                   .order_by(Enterprise.id)).all(), dtype=np.int64)
+    chunks = [ids[i:i + CHUNK_ENTERPRISES] for i in range(0, len(ids), CHUNK_ENTERPRISES)]
+    total = 3 * max(len(chunks), 1) + 1
+    points_run = latest_points_run(session, actor)
+    source = (PointsSource(points_run.id, points_run.system_id, int(points_run.year))
+              if points_run is not None else None)
+    runs: list[PolicyRun] = []
+    for lp in policies:
+        parameters = parameters_in_force(lp, as_of)
+        if uses_points(lp):
+            parameters["points_run"] = (source.as_parameter() if source else
+                                        {"value": None, "ref": "没有已发布的评分运行：积分缺失",
+                                         "from": None})
         run = PolicyRun(
-            policy_id=out.lp.id, policy_name=out.lp.policy.name, policy_hash=out.policy_hash,
-            policy_source=_short_source(out.lp), as_of=as_of, eval_year=ev.year,
-            parameters=out.parameters, pass_mark=ev.pass_mark, input_hash=out.input_hash,
-            region_code=actor.region_code, enterprises=len(ev.uscc), counts=out.counts,
-            created_by=actor.user_id, actor=actor.username,
+            policy_id=lp.id, policy_name=lp.policy.name, policy_hash=policy_hash(lp),
+            policy_source=_short_source(lp), as_of=as_of, eval_year=evaluation_year(as_of),
+            parameters=parameters, pass_mark=None, input_hash="", region_code=actor.region_code,
+            enterprises=0, counts={}, created_by=actor.user_id, actor=actor.username,
         )
         session.add(run)
-        session.flush()
-        repo.insert_results(session, run.id, out.result_rows(enterprise_ids, hashes))
+        runs.append(run)
+    session.flush()
+    counts = [Counter[str]() for _ in policies]
+    pass_marks: list[float | None] = [None] * len(policies)
+    chunk_hashes: list[pd.Series] = []
+    done = 0
+    chunk_list: list[np.ndarray | None] = list(chunks) if chunks else [None]
+    for chunk in chunk_list:
+        step("读取数据 reading facts", done, total)
+        id_range = (int(chunk[0]), int(chunk[-1])) if chunk is not None else None
+        data = policy_inputs(session, actor, years, id_range=id_range, points_run=points_run)
+        step("计算 evaluating", done + 1, total)
+        outcomes, enterprise_ids, hashes = evaluate_policies(data, policies, as_of)
+        del data
+        step("写入 writing", done + 2, total)
+        for i, (run, out) in enumerate(zip(runs, outcomes, strict=True)):
+            repo.insert_results(session, run.id, out.result_rows(enterprise_ids, hashes))
+            counts[i].update(out.counts)
+            if pass_marks[i] is None:
+                pass_marks[i] = out.evaluation.pass_mark
+        del outcomes
+        chunk_hashes.append(hashes)
+        done += 3
+    hashes = (pd.concat(chunk_hashes).sort_index() if chunk_hashes
+              else pd.Series([], dtype="int64"))
+    summaries = []
+    for run, cnt, mark in zip(runs, counts, pass_marks, strict=True):
+        run.input_hash = run_hash(run.policy_hash, as_of, hashes)
+        run.enterprises = len(hashes)
+        run.counts = {str(k): int(v) for k, v in cnt.items()}
+        run.pass_mark = mark
         audit.record(session, actor, "policy.run", "policy_run", run.id,
                      after={"policy_id": run.policy_id, "as_of": as_of,
                             "eval_year": run.eval_year, "enterprises": run.enterprises,
@@ -99,7 +163,11 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
         summaries.append(RunSummary(run.id, run.policy_id, run.policy_name, as_of,
                                     run.eval_year, run.enterprises, dict(run.counts),
                                     run.input_hash))
-        step(f"写入 writing {out.lp.id}", min(i, total), total)
+    session.flush()
+    step("通知 notifying", total - 1, total)
+    events.emit("policy.runs_completed", session=session, actor=actor,
+                run_ids=[run.id for run in runs])
+    step("完成 done", total, total)
     return summaries
 
 
@@ -208,7 +276,8 @@ def describe_missing(atom: str) -> str:
     if not m:
         return atom
     meta = metrics_by_code().get(m.group(1))
-    name = meta.name_zh if meta else m.group(1)
+    points_atom = POINTS_ATOMS.get(m.group(1))
+    name = meta.name_zh if meta else (points_atom.name_zh if points_atom else m.group(1))
     return f"{name}（{m.group(2)} 年）" if m.group(2) else name
 
 
@@ -274,8 +343,8 @@ def _add_gaps(session: Session, actor: Actor, e: Enterprise, lp: LoadedPolicy,
         view.note = "政策文件在该次运行之后已修改，差距说明暂不可用；请重新运行政策计算"
         return
     if run.as_of not in inputs:
-        inputs[run.as_of] = read_facts(session, actor, input_years(run.as_of),
-                                       enterprise_ids=[e.id])
+        inputs[run.as_of] = policy_inputs(session, actor, input_years(run.as_of),
+                                          enterprise_ids=[e.id])
     data = inputs[run.as_of]
     if data.empty:
         return

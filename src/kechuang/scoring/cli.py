@@ -53,5 +53,72 @@ def compute(
     typer.echo(f"已计算 {outcome.units} 个单位{period}（{sys_.spec.name} {sys_.version}）→ {out}")
 
 
+def _system_file(path: Path | None) -> None:
+    if path is not None:
+        from kechuang.scoring.catalogue import register_file
+
+        register_file(path)
+
+
+def score(
+    system: Annotated[str, typer.Option("--system", help="System id or file stem, e.g. "
+                                        "torch-points, zjg-points, zjg-2.0")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year to score (default: latest with data)")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="System version (default: latest in force)")
+    ] = None,
+    system_file: Annotated[
+        Path | None, typer.Option("--system-file",
+                                  help="Also make this system YAML file available by its id")
+    ] = None,
+    lists: Annotated[
+        str | None, typer.Option("--lists", help="List cut-offs as JSON, e.g. "
+                                 '\'{"by": "count", "tiers": [{"code": "lead", "upto": 10}]}\'')
+    ] = None,
+) -> None:
+    """Score every enterprise in the database with a system version and store the run."""
+    import json
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kechuang.auth.actor import Actor
+    from kechuang.cli import err_console, fail
+    from kechuang.db import unit_of_work
+    from kechuang.kit.errors import InvalidInput, KechuangError
+    from kechuang.scoring.service import do_score_run
+
+    try:
+        _system_file(system_file)
+        params = None
+        if lists:
+            try:
+                params = {"lists": json.loads(lists)}
+            except ValueError as exc:
+                raise InvalidInput(f"--lists 不是有效的 JSON：{exc}") from exc
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task("评分 scoring", total=None)
+
+            def progress(label: str, done: int, total: int) -> None:
+                bar.update(task, description=f"评分 {label}", completed=done, total=total)
+
+            with unit_of_work() as session:
+                run = do_score_run(session, Actor.command_line(), system, year,
+                                   version=version, progress=progress, parameters=params)
+                out = (run.id, run.system_id, run.system_version, run.system_name, run.year,
+                       run.enterprises, run.vetoed, run.input_hash, list(run.notes))
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    run_id, sid, ver, name, yr, n, vetoed, digest, notes = out
+    for note in notes:
+        err_console.print(f"[yellow]注意[/]：{note}")
+    typer.echo(f"评分运行 #{run_id}：{name}（{sid} {ver}），{yr} 年")
+    typer.echo(f"企业 {n:,} 家，一票否决 {vetoed:,} 家")
+    typer.echo(f"输入哈希 input hash {digest}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(index_app, name="index")
+    app.command("score")(score)

@@ -45,6 +45,10 @@ class Result:
     year: int | None
     notes: list[str] = field(default_factory=list)
     treatment: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: one row per unit with every stage side by side (``raw__<ind>``, ``imp__``, ``trt__``,
+    #: ``nrm__``, ``w__``, ``score__<node>``, ``veto__<code>``): what a database run stores
+    #: column-wise without pivoting the long trace back
+    wide: ir.Table | None = None
 
 
 def from_long(table: ir.Table, unit: str, metric: str = "metric", year: str = "year",
@@ -513,7 +517,8 @@ def compute(system: System, data: ir.Table, *, year: int | None = None,
     ]
     trace = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     return Result(scores=score_table, trace=trace.order_by(["unit", "indicator"]),
-                  year=target if panel_year else None, notes=notes, treatment=treatment)
+                  year=target if panel_year else None, notes=notes, treatment=treatment,
+                  wide=out)
 
 
 def _check_means(system: System, out: ir.Table, uid: str) -> None:

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
@@ -121,3 +121,7 @@ def allowed_roles_of(dependant_calls: list[Callable[..., Any]]) -> frozenset[str
         if roles is not None:
             return frozenset(roles)
     return None
+
+
+#: a row id in a URL path: bounded, so an absurd number is a 422, never a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -36,6 +36,8 @@ def upgrade() -> None:
     sa.Column('region_code', sa.String(length=12), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('actor_info', sa.JSON(), nullable=False),
+    sa.Column('worker', sa.String(length=120), nullable=True),
     sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('started_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),

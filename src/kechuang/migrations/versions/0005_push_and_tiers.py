@@ -8,6 +8,11 @@ Create Date: 2026-11-22 02:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+import kechuang.models.base
+
 revision = '0005'
 down_revision = '0004'
 branch_labels = None
@@ -15,8 +20,90 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('push_message',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.String(length=64), nullable=False),
+    sa.Column('period', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('verdict', sa.String(length=20), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('source_run_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('gap', sa.Text(), nullable=True),
+    sa.Column('sms_text', sa.String(length=70), nullable=False),
+    sa.Column('link', sa.String(length=255), nullable=False),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('applied_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('granted_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('exported_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_push_message_enterprise_id_enterprise')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_message'))
+    )
+    with op.batch_alter_table('push_message', schema=None) as batch_op:
+        batch_op.create_index('ix_push_message_policy_kind', ['policy_id', 'kind'], unique=False)
+        batch_op.create_index('uq_push_message_key', ['enterprise_id', 'policy_id', 'period'], unique=True)
+
+    op.create_table('push_mute',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('policy_id', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_push_mute_created_by_app_user')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_push_mute_enterprise_id_enterprise')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_mute'))
+    )
+    with op.batch_alter_table('push_mute', schema=None) as batch_op:
+        batch_op.create_index('uq_push_mute_key', ['enterprise_id', 'policy_id'], unique=True)
+
+    op.create_table('tier_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.SmallInteger(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
+    sa.Column('sources', sa.JSON(), nullable=False),
+    sa.Column('rules_hash', sa.String(length=64), nullable=False),
+    sa.Column('enterprises', sa.Integer(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_tier_run_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_tier_run_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_run'))
+    )
+    with op.batch_alter_table('tier_run', schema=None) as batch_op:
+        batch_op.create_index('ix_tier_run_year', ['year', 'id'], unique=False)
+
+    op.create_table('tier_snapshot',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.SmallInteger(), nullable=False),
+    sa.Column('tier', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_tier_snapshot_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['run_id'], ['tier_run.id'], name=op.f('fk_tier_snapshot_run_id_tier_run'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tier_snapshot'))
+    )
+    with op.batch_alter_table('tier_snapshot', schema=None) as batch_op:
+        batch_op.create_index('ix_tier_snapshot_enterprise', ['enterprise_id'], unique=False)
+        batch_op.create_index('ix_tier_snapshot_run_enterprise', ['run_id', 'enterprise_id'], unique=True)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('tier_snapshot', schema=None) as batch_op:
+        batch_op.drop_index('ix_tier_snapshot_run_enterprise')
+        batch_op.drop_index('ix_tier_snapshot_enterprise')
+    op.drop_table('tier_snapshot')
+    with op.batch_alter_table('tier_run', schema=None) as batch_op:
+        batch_op.drop_index('ix_tier_run_year')
+    op.drop_table('tier_run')
+    with op.batch_alter_table('push_mute', schema=None) as batch_op:
+        batch_op.drop_index('uq_push_mute_key')
+    op.drop_table('push_mute')
+    with op.batch_alter_table('push_message', schema=None) as batch_op:
+        batch_op.drop_index('uq_push_message_key')
+        batch_op.drop_index('ix_push_message_policy_kind')
+    op.drop_table('push_message')

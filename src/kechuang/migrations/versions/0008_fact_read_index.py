@@ -8,6 +8,8 @@ Create Date: 2026-11-22 02:05:00
 
 from __future__ import annotations
 
+from alembic import op
+
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
@@ -15,8 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index('ix_fact_read', 'fact', ['metric_id', 'period', 'is_current', 'enterprise_id', 'value_num'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_fact_read', table_name='fact')

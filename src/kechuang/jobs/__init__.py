@@ -1,0 +1,1 @@
+"""Jobs: long work with progress in a worker (docs/jobs.md)."""

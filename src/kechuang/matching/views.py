@@ -1,0 +1,435 @@
+"""Pages of the matching registries and the match workflow.
+
+Roles: the public sees public demands and the achievement catalogue; an enterprise manages
+its own demands, service requests and positions; an institute its achievements and experts;
+the bureau everything in its region. Forms post and redirect (303); the ranked matches of a
+record load as an HTMX partial, because ranking takes a moment on a large catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import region_code_in_scope
+from kechuang.kit.errors import InvalidInput
+from kechuang.matching import i18n as _i18n  # noqa: F401  (registers the UI strings)
+from kechuang.matching import imports, service, workflow
+from kechuang.matching import repository as repo
+from kechuang.matching.demo import ATTRIBUTION
+from kechuang.matching.engine import engine_of, matcher_for
+from kechuang.matching.fields import load as load_fields
+from kechuang.matching.schemas import (
+    DECLINE_REASONS,
+    DEGREES,
+    DEMAND_STATUSES,
+    DEMAND_TRANSITIONS,
+    MARK_STATUSES,
+    MATURITIES,
+    NEXT_STEPS,
+    TRANSFER_MODES,
+    VISIBILITIES,
+)
+from kechuang.matching.synonyms import Synonyms
+from kechuang.models import Enterprise, Expert, Institute
+from kechuang.models.matching import (
+    Achievement,
+    Commissioner,
+    ExpertProfile,
+    ServiceLog,
+    ServiceRequest,
+    SynonymEntry,
+    TalentPosition,
+    TechDemand,
+)
+from kechuang.web import nav
+from kechuang.web.deps import BUREAU, DB, EVERYONE, LOGGED_IN, CurrentActor, allow
+from kechuang.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+DEMAND_EDITORS = BUREAU | {"enterprise"}
+ACH_EDITORS = BUREAU | {"institute", "enterprise"}
+IMPORTERS = BUREAU | {"institute", "enterprise"}
+COOP_READERS = BUREAU | {"enterprise", "institute"}
+PROFILE_EDITORS = BUREAU | {"institute", "expert"}
+PER_PAGE = 50
+#: a record id in a path: a positive 32-bit integer (larger ones cannot exist, and SQLite
+#: would refuse to bind them)
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+nav.register("/matching", "matching.nav.hub", EVERYONE, 50)
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    """The posted form as a dict (lists for repeated fields such as checkboxes)."""
+    form = await request.form()
+    out: dict[str, Any] = {}
+    for key in form:
+        values = [v for v in form.getlist(key) if isinstance(v, str)]
+        out[key] = values if len(values) > 1 or key.endswith("[]") else (values[0] if values
+                                                                       else None)
+    return {k.removesuffix("[]"): v for k, v in out.items()}
+
+
+FormData = Annotated[dict[str, Any], Depends(form_data)]
+
+
+def _page(request: Request) -> int:
+    try:
+        return max(1, min(100_000, int(request.query_params.get("page", "1"))))
+    except ValueError:
+        return 1
+
+
+def _labels() -> dict[str, Any]:
+    return {"statuses": DEMAND_STATUSES, "transitions": DEMAND_TRANSITIONS,
+            "visibilities": VISIBILITIES, "marks": MARK_STATUSES, "reasons": DECLINE_REASONS,
+            "steps": NEXT_STEPS, "maturities": MATURITIES, "modes": TRANSFER_MODES,
+            "degrees": DEGREES, "fields": load_fields(), "attribution": ATTRIBUTION}
+
+
+# --------------------------------------------------------------------------- hub
+
+
+@router.get("/matching", dependencies=[allow(EVERYONE)])
+def hub(request: Request, db: DB, actor: CurrentActor):
+    demands = db.scalar(select(func.count()).select_from(TechDemand)
+                        .where(repo.demand_visible(actor))) or 0
+    achievements = db.scalar(select(func.count()).select_from(Achievement)
+                             .where(repo.achievement_visible(actor))) or 0
+    chart = None
+    if actor.is_bureau:
+        by_status = dict(db.execute(select(TechDemand.status, func.count()).where(
+            repo.demand_visible(actor)).group_by(TechDemand.status)).all())
+        fm = load_fields()
+        by_field = dict(db.execute(select(Achievement.tech_field, func.count()).where(
+            repo.achievement_visible(actor)).group_by(Achievement.tech_field)).all())
+        chart = {
+            "status": {"labels": [DEMAND_STATUSES[s] for s in DEMAND_STATUSES],
+                       "values": [int(by_status.get(s, 0)) for s in DEMAND_STATUSES]},
+            "field": [{"name": fm.name_of(k) if k else "未分类", "value": int(v)}
+                      for k, v in sorted(by_field.items(), key=lambda kv: -kv[1])],
+        }
+    coops = len(service.cooperations(db, actor)) if actor.is_authenticated else 0
+    return render(request, "matching/hub.html", {
+        "n_demands": demands, "n_achievements": achievements, "n_coops": coops,
+        "chart": json.dumps(chart, ensure_ascii=False) if chart else None, **_labels()})
+
+
+# --------------------------------------------------------------------------- demands
+
+
+@router.get("/matching/demands", dependencies=[allow(EVERYONE)])
+def demand_list(request: Request, db: DB, actor: CurrentActor, q: str = "",
+                status: str = ""):
+    query = select(TechDemand, Enterprise.name).join(
+        Enterprise, Enterprise.id == TechDemand.enterprise_id).where(repo.demand_visible(actor))
+    if q.strip():
+        query = query.where(TechDemand.title.contains(q.strip()[:100], autoescape=True))
+    if status in DEMAND_STATUSES:
+        query = query.where(TechDemand.status == status)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = _page(request)
+    rows = db.execute(query.order_by(TechDemand.id.desc()).offset((page - 1) * PER_PAGE)
+                      .limit(PER_PAGE)).all()
+    return render(request, "matching/demands.html", {
+        "rows": rows, "q": q, "status": status, "page": page, "total": total,
+        "pages": max(1, -(-total // PER_PAGE)), **_labels()})
+
+
+@router.get("/matching/demands/new", dependencies=[allow(DEMAND_EDITORS)])
+def demand_new(request: Request):
+    return render(request, "matching/demand_form.html", _labels())
+
+
+@router.post("/matching/demands", dependencies=[allow(DEMAND_EDITORS)])
+def demand_create(db: DB, actor: CurrentActor, data: FormData):
+    demand = service.do_create_demand(db, actor, data)
+    return RedirectResponse(f"/matching/demands/{demand.id}", status_code=303)
+
+
+@router.get("/matching/demands/{demand_id}", dependencies=[allow(EVERYONE)])
+def demand_detail(request: Request, db: DB, actor: CurrentActor, demand_id: RecordId):
+    demand = repo.get_demand(db, actor, demand_id)
+    ent = db.get(Enterprise, demand.enterprise_id)
+    can_manage = db.scalar(select(TechDemand.id).where(
+        TechDemand.id == demand_id, repo.demand_manageable(actor))) is not None
+    return render(request, "matching/demand.html", {
+        "d": demand, "enterprise": ent, "can_manage": can_manage, **_labels()})
+
+
+@router.post("/matching/demands/{demand_id}/status", dependencies=[allow(DEMAND_EDITORS)])
+def demand_status(db: DB, actor: CurrentActor, demand_id: RecordId,
+                  to: Annotated[str, Form()] = "", note: Annotated[str, Form()] = ""):
+    service.do_transition_demand(db, actor, demand_id, to, note)
+    return RedirectResponse(f"/matching/demands/{demand_id}", status_code=303)
+
+
+@router.get("/matching/demands/{demand_id}/matches", dependencies=[allow(DEMAND_EDITORS)])
+def demand_matches(request: Request, db: DB, actor: CurrentActor, demand_id: RecordId):
+    result = workflow.for_demand(db, actor, demand_id)
+    return render(request, "matching/_demand_matches.html",
+                  {"m": result, "demand_id": demand_id, **_labels()})
+
+
+@router.post("/matching/demands/{demand_id}/marks", dependencies=[allow(DEMAND_EDITORS)])
+def demand_mark(db: DB, actor: CurrentActor, demand_id: RecordId, data: FormData):
+    service.do_mark_match(db, actor, demand_id, data)
+    return RedirectResponse(f"/matching/demands/{demand_id}", status_code=303)
+
+
+# --------------------------------------------------------------------------- achievements
+
+
+@router.get("/matching/achievements", dependencies=[allow(EVERYONE)])
+def achievement_list(request: Request, db: DB, actor: CurrentActor, q: str = "",
+                     field: str = ""):
+    page = _page(request)
+    base = select(Achievement, Institute.name).outerjoin(
+        Institute, Institute.id == Achievement.institute_id).where(repo.achievement_visible(actor))
+    if field:
+        base = base.where(Achievement.tech_field == field)
+    explain: dict[int, Any] = {}
+    if q.strip():
+        hits = matcher_for(engine_of(db)).search("achievement", q, k=PER_PAGE)
+        ids = [h.id for h in hits]
+        explain = {h.id: h for h in hits}
+        found = {a.id: (a, n) for a, n in db.execute(base.where(Achievement.id.in_(ids)))}
+        rows = [found[i] for i in ids if i in found]
+        total = len(rows)
+    else:
+        total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = list(db.execute(base.order_by(Achievement.id.desc())
+                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all())
+    return render(request, "matching/achievements.html", {
+        "rows": rows, "q": q, "field": field, "page": page, "total": total,
+        "explain": explain, "pages": max(1, -(-total // PER_PAGE)), **_labels()})
+
+
+@router.get("/matching/achievements/new", dependencies=[allow(ACH_EDITORS)])
+def achievement_new(request: Request):
+    return render(request, "matching/achievement_form.html", _labels())
+
+
+@router.post("/matching/achievements", dependencies=[allow(ACH_EDITORS)])
+def achievement_create(db: DB, actor: CurrentActor, data: FormData):
+    item = service.do_create_achievement(db, actor, data)
+    return RedirectResponse(f"/matching/achievements/{item.id}", status_code=303)
+
+
+@router.get("/matching/achievements/{achievement_id}", dependencies=[allow(EVERYONE)])
+def achievement_detail(request: Request, db: DB, actor: CurrentActor, achievement_id: RecordId):
+    item = repo.get_achievement(db, actor, achievement_id)
+    owner = (db.get(Institute, item.institute_id) if item.institute_id
+             else db.get(Enterprise, item.enterprise_id) if item.enterprise_id else None)
+    can_manage = db.scalar(select(Achievement.id).where(
+        Achievement.id == achievement_id, repo.achievement_owned(actor))) is not None
+    return render(request, "matching/achievement.html", {
+        "a": item, "owner": owner, "can_manage": can_manage, **_labels()})
+
+
+@router.post("/matching/achievements/{achievement_id}/visibility",
+             dependencies=[allow(ACH_EDITORS)])
+def achievement_visibility(db: DB, actor: CurrentActor, achievement_id: RecordId,
+                           visibility: Annotated[str, Form()] = ""):
+    service.do_set_achievement_visibility(db, actor, achievement_id, visibility)
+    return RedirectResponse(f"/matching/achievements/{achievement_id}", status_code=303)
+
+
+@router.get("/matching/achievements/{achievement_id}/matches",
+            dependencies=[allow(ACH_EDITORS)])
+def achievement_matches(request: Request, db: DB, actor: CurrentActor, achievement_id: RecordId):
+    result = workflow.for_achievement(db, actor, achievement_id)
+    return render(request, "matching/_achievement_matches.html", {"m": result, **_labels()})
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@router.get("/matching/imports", dependencies=[allow(IMPORTERS)])
+def import_form(request: Request, actor: CurrentActor):
+    kinds = {k: v for k, v in imports.KINDS.items() if actor.role in v.roles}
+    return render(request, "matching/imports.html", {"kinds": kinds, **_labels()})
+
+
+@router.post("/matching/imports", dependencies=[allow(IMPORTERS)])
+async def import_file(request: Request, db: DB, actor: CurrentActor,
+                      kind: Annotated[str, Form()] = "",
+                      file: Annotated[UploadFile | None, File()] = None):
+    kinds = {k: v for k, v in imports.KINDS.items() if actor.role in v.roles}
+    if file is None or not file.filename:
+        raise InvalidInput("请选择要导入的文件", "Choose a file to import")
+    data = await file.read()
+    try:
+        n = imports.do_import(db, actor, kind, data, file.filename)
+    except imports.ImportRejected as exc:
+        db.rollback()  # all or nothing: drop whatever the rejected rows wrote
+        return render(request, "matching/imports.html", {
+            "kinds": kinds, "problems": exc.problems, **_labels()}, status_code=422)
+    return render(request, "matching/imports.html", {"kinds": kinds, "done": n, **_labels()})
+
+
+# --------------------------------------------------------------------------- cooperations
+
+
+@router.get("/matching/cooperations", dependencies=[allow(COOP_READERS)])
+def cooperation_list(request: Request, db: DB, actor: CurrentActor):
+    return render(request, "matching/cooperations.html", {
+        "rows": service.cooperations(db, actor),
+        "can_flag": actor.is_bureau or actor.role == "enterprise", **_labels()})
+
+
+@router.post("/matching/cooperations/{cooperation_id}/next-step",
+             dependencies=[allow(BUREAU | {"enterprise"})])
+def cooperation_next_step(db: DB, actor: CurrentActor, cooperation_id: RecordId,
+                          step: Annotated[str, Form()] = "",
+                          ref: Annotated[str, Form()] = ""):
+    service.do_set_next_step(db, actor, cooperation_id, step, ref)
+    return RedirectResponse("/matching/cooperations", status_code=303)
+
+
+# --------------------------------------------------------------------------- experts
+
+
+@router.get("/matching/experts", dependencies=[allow(LOGGED_IN)])
+def expert_list(request: Request, db: DB, actor: CurrentActor):
+    rows = db.execute(select(Expert, ExpertProfile, Institute.name)
+                      .outerjoin(ExpertProfile, ExpertProfile.expert_id == Expert.id)
+                      .outerjoin(Institute, Institute.id == Expert.institute_id)
+                      .order_by(Expert.id).limit(500)).all()
+    visible = [(e, p, n) for e, p, n in rows
+               if p is None or p.visibility == "public" or actor.is_bureau
+               or (actor.role == "institute" and e.institute_id == actor.institute_id)
+               or actor.expert_id == e.id]
+    return render(request, "matching/experts.html", {"rows": visible, **_labels()})
+
+
+@router.post("/matching/experts/{expert_id}/profile", dependencies=[allow(PROFILE_EDITORS)])
+def expert_profile(db: DB, actor: CurrentActor, expert_id: RecordId, data: FormData):
+    service.do_save_expert_profile(db, actor, expert_id, data)
+    return RedirectResponse("/matching/experts", status_code=303)
+
+
+# --------------------------------------------------------------------------- talent
+
+
+def _talent_context(db: Session, actor: Actor) -> dict[str, Any]:
+    positions = db.execute(select(TalentPosition, Enterprise.name).join(
+        Enterprise, Enterprise.id == TalentPosition.enterprise_id)
+        .where(TalentPosition.status == "open").order_by(TalentPosition.id.desc())
+        .limit(300)).all()
+    return {"positions": positions, "entries": service.talent_entries(db, actor)}
+
+
+@router.get("/matching/talent", dependencies=[allow(EVERYONE)])
+def talent(request: Request, db: DB, actor: CurrentActor):
+    return render(request, "matching/talent.html", {**_talent_context(db, actor), **_labels()})
+
+
+@router.post("/matching/talent/positions", dependencies=[allow(DEMAND_EDITORS)])
+def talent_position(db: DB, actor: CurrentActor, data: FormData):
+    service.do_create_position(db, actor, data)
+    return RedirectResponse("/matching/talent", status_code=303)
+
+
+@router.post("/matching/talent/entries", dependencies=[allow(BUREAU)])
+def talent_entry(db: DB, actor: CurrentActor, data: FormData):
+    service.do_create_talent_entry(db, actor, data)
+    return RedirectResponse("/matching/talent", status_code=303)
+
+
+@router.post("/matching/talent/applications", dependencies=[allow(BUREAU)])
+def talent_apply(db: DB, actor: CurrentActor,
+                 entry_id: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
+                 position_id: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0):
+    service.do_apply(db, actor, entry_id, position_id)
+    return RedirectResponse("/matching/talent", status_code=303)
+
+
+# --------------------------------------------------------------------------- services
+
+
+@router.get("/matching/services", dependencies=[allow(DEMAND_EDITORS)])
+def services(request: Request, db: DB, actor: CurrentActor):
+    if actor.is_bureau:
+        coms = list(db.scalars(select(Commissioner).where(
+            region_code_in_scope(actor, Commissioner.region_code)).order_by(Commissioner.id)))
+        req_pred = region_code_in_scope(actor, ServiceRequest.region_code)
+        log_pred = region_code_in_scope(actor, Enterprise.region_code)
+    else:
+        coms = []
+        req_pred = ServiceRequest.enterprise_id == actor.enterprise_id
+        log_pred = ServiceLog.enterprise_id == actor.enterprise_id
+    requests_ = db.execute(select(ServiceRequest, Enterprise.name).join(
+        Enterprise, Enterprise.id == ServiceRequest.enterprise_id).where(req_pred)
+        .order_by(ServiceRequest.id.desc()).limit(300)).all()
+    logs = db.execute(select(ServiceLog, Commissioner.name, Enterprise.name)
+                      .join(Commissioner, Commissioner.id == ServiceLog.commissioner_id)
+                      .join(Enterprise, Enterprise.id == ServiceLog.enterprise_id)
+                      .where(log_pred).order_by(ServiceLog.visited_on.desc()).limit(300)).all()
+    return render(request, "matching/services.html", {
+        "commissioners": coms, "requests": requests_, "logs": logs, **_labels()})
+
+
+@router.post("/matching/services/requests", dependencies=[allow(DEMAND_EDITORS)])
+def service_request(db: DB, actor: CurrentActor, data: FormData):
+    service.do_create_service_request(db, actor, data)
+    return RedirectResponse("/matching/services", status_code=303)
+
+
+@router.post("/matching/commissioners", dependencies=[allow(BUREAU)])
+def commissioner_create(db: DB, actor: CurrentActor, data: FormData):
+    service.do_create_commissioner(db, actor, data)
+    return RedirectResponse("/matching/services", status_code=303)
+
+
+@router.post("/matching/services/logs", dependencies=[allow(BUREAU)])
+def service_log(db: DB, actor: CurrentActor, data: FormData):
+    service.do_create_service_log(db, actor, data)
+    return RedirectResponse("/matching/services", status_code=303)
+
+
+# --------------------------------------------------------------------------- synonyms, index
+
+
+@router.get("/matching/synonyms", dependencies=[allow(BUREAU)])
+def synonyms(request: Request, db: DB, rebuilt: str = ""):
+    local = list(db.scalars(select(SynonymEntry).order_by(SynonymEntry.canonical)))
+    counts = None
+    if rebuilt:
+        try:
+            counts = [int(x) for x in rebuilt.split(",")][:3]
+        except ValueError:
+            counts = None
+    return render(request, "matching/synonyms.html", {
+        "shipped": Synonyms.load().groups, "local": local, "rebuilt": counts, **_labels()})
+
+
+@router.post("/matching/synonyms", dependencies=[allow(BUREAU)])
+def synonyms_add(db: DB, actor: CurrentActor, line: Annotated[str, Form()] = ""):
+    service.do_add_synonyms(db, actor, line)
+    return RedirectResponse("/matching/synonyms", status_code=303)
+
+
+@router.post("/matching/synonyms/{entry_id}/delete", dependencies=[allow(BUREAU)])
+def synonyms_delete(db: DB, actor: CurrentActor, entry_id: RecordId):
+    service.do_delete_synonyms(db, actor, entry_id)
+    return RedirectResponse("/matching/synonyms", status_code=303)
+
+
+@router.post("/matching/index/rebuild", dependencies=[allow(BUREAU)])
+def index_rebuild(db: DB, actor: CurrentActor):
+    from kechuang.kit import audit
+
+    counts = matcher_for(engine_of(db)).rebuild()
+    audit.record(db, actor, "matching.index.rebuild", "match_index", None, after=counts)
+    return RedirectResponse(
+        f"/matching/synonyms?rebuilt={counts['achievement']},{counts['demand']},"
+        f"{counts['expert']}", status_code=303)

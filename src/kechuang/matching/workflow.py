@@ -1,0 +1,135 @@
+"""Ranked matches for one record, with what people already did about each (marks).
+
+- For a demand (its owner enterprise or the bureau): achievements, experts and institutes.
+  Institutes are ranked by their best three achievement or expert scores (a lab with several
+  fitting results ranks above one lucky hit).
+- For an achievement (its owner or the bureau): open public demands, and enterprises — the
+  ones behind matching public demands, plus, for the bureau only, enterprises in its scope
+  whose industry the achievement's field serves (enterprise data is the bureau's to see).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import enterprise_visible
+from kechuang.matching import repository as repo
+from kechuang.matching.engine import Match, engine_of, matcher_for
+from kechuang.matching.service import marks_of
+from kechuang.models import Enterprise, Institute
+from kechuang.models.matching import MatchMark
+
+
+@dataclass
+class Ranked:
+    name: str
+    id: int
+    score: float
+    reasons: list[str]
+    extra: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "score": round(self.score, 4),
+                "reasons": self.reasons, "extra": self.extra}
+
+
+@dataclass
+class DemandMatches:
+    achievements: list[Match]
+    experts: list[Match]
+    institutes: list[Ranked]
+    marks: dict[tuple[str, int], MatchMark] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        def with_mark(kind: str, d: dict[str, Any]) -> dict[str, Any]:
+            m = self.marks.get((kind, d["id"]))
+            return {**d, "mark": None if m is None else
+                    {"status": m.status, "reason_code": m.reason_code}}
+
+        return {"achievements": [with_mark("achievement", m.as_dict())
+                                 for m in self.achievements],
+                "experts": [with_mark("expert", m.as_dict()) for m in self.experts],
+                "institutes": [with_mark("institute", r.as_dict()) for r in self.institutes]}
+
+
+@dataclass
+class AchievementMatches:
+    demands: list[Match]
+    enterprises: list[Ranked]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"demands": [m.as_dict() for m in self.demands],
+                "enterprises": [r.as_dict() for r in self.enterprises]}
+
+
+def demand_query(title: str, description: str, targets: str) -> str:
+    return f"{title}\n{description}\n{targets}"
+
+
+def for_demand(session: Session, actor: Actor, demand_id: int, k: int = 10) -> DemandMatches:
+    demand = repo.get_demand(session, actor, demand_id, manage=True)
+    m = matcher_for(engine_of(session))
+    query = demand_query(demand.title, demand.description, demand.targets)
+    opts = {"industry_code": demand.industry_code, "region_code": demand.region_code}
+    achievements = m.search("achievement", query, k=max(k, 30), **opts)  # type: ignore[arg-type]
+    experts = m.search("expert", query, k=max(k, 30), **opts)  # type: ignore[arg-type]
+    per_inst: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for hit in achievements:
+        if hit.owner_kind == "institute" and hit.owner_id is not None:
+            per_inst[hit.owner_id].append((hit.score, f"成果：{hit.title}"))
+    for hit in experts:
+        if hit.owner_id is not None:
+            per_inst[hit.owner_id].append((hit.score, f"专家：{hit.title}"))
+    names = dict(session.execute(select(Institute.id, Institute.name).where(
+        Institute.id.in_(list(per_inst)))).all()) if per_inst else {}
+    institutes = []
+    for inst_id, items in per_inst.items():
+        items.sort(key=lambda t: -t[0])
+        institutes.append(Ranked(names.get(inst_id, str(inst_id)), inst_id,
+                                 sum(s for s, _ in items[:3]), [r for _, r in items[:3]],
+                                 f"{len(items)} 项相关"))
+    institutes.sort(key=lambda r: (-r.score, r.id))
+    return DemandMatches(achievements[:k], experts[:k], institutes[:k],
+                         marks_of(session, demand.id))
+
+
+def for_achievement(session: Session, actor: Actor, achievement_id: int,
+                    k: int = 10) -> AchievementMatches:
+    item = repo.get_achievement(session, actor, achievement_id, manage=True)
+    m = matcher_for(engine_of(session))
+    query = f"{item.title}\n{item.keywords}\n{item.abstract}"
+    demands = m.search("demand", query, k=max(k, 30), tech_field=item.tech_field,
+                       region_code=item.region_code)
+    per_ent: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for hit in demands:
+        if hit.owner_id is not None:
+            per_ent[hit.owner_id].append((hit.score, f"需求：{hit.title}"))
+    names = dict(session.execute(select(Enterprise.id, Enterprise.name).where(
+        Enterprise.id.in_(list(per_ent)))).all()) if per_ent else {}
+    ranked = [Ranked(names.get(e, str(e)), e, sum(s for s, _ in sorted(v, reverse=True)[:3]),
+                     [r for _, r in sorted(v, reverse=True)[:3]], "发布了相关需求")
+              for e, v in per_ent.items()]
+    ranked.sort(key=lambda r: (-r.score, r.id))
+    prefixes = m.fields.industry_prefixes(item.tech_field)
+    if actor.is_bureau and prefixes and len(ranked) < k:
+        taken = {r.id for r in ranked}
+        rows = session.execute(
+            select(Enterprise.id, Enterprise.name, Enterprise.industry_code)
+            .where(enterprise_visible(actor),
+                   or_(*[Enterprise.industry_code.startswith(p) for p in prefixes]))
+            .order_by(Enterprise.hte_cert_no.is_(None), Enterprise.id).limit(k * 3)).all()
+        for ent_id, name, code in rows:
+            if ent_id in taken:
+                continue
+            field_name = m.fields.name_of(item.tech_field)
+            ranked.append(Ranked(name, ent_id, 0.0,
+                                 [f"行业 {code} 属于“{field_name}”服务的行业"], "行业契合"))
+            if len(ranked) >= k:
+                break
+    return AchievementMatches(demands[:k], ranked[:k])

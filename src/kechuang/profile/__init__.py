@@ -1,0 +1,1 @@
+"""The enterprise profile (画像) and its what-if panel (spec/scoring.md, "Profile")."""

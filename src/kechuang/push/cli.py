@@ -1,0 +1,94 @@
+"""``kechuang push export`` (pending messages for SMS/WeChat) and ``kechuang push generate``
+(messages for runs, e.g. runs made before push existed)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kechuang.kit.errors import KechuangError
+
+push_app = typer.Typer(help="精准推送 Precise push.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(push_app, name="push")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"错误：{message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    directory = path.resolve().parent
+    if not directory.is_dir():
+        raise _fail(f"输出目录 {directory} 不存在")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@push_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output file, .xlsx or .csv")],
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only messages created on or after this date (YYYY-MM-DD)")] = None,
+) -> None:
+    """Export the pending (never exported) messages and mark them exported."""
+    from kechuang.auth.actor import Actor
+    from kechuang.db import unit_of_work
+    from kechuang.push.service import do_export
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("xlsx", "csv"):
+        raise _fail(f"{out}：只支持 .xlsx 或 .csv")
+    try:
+        when = date.fromisoformat(since) if since else None
+    except ValueError as exc:
+        raise _fail(f"--since 应为 YYYY-MM-DD 格式的日期：{since}") from exc
+    try:
+        # the file is written before the unit of work commits: a failed write rolls back
+        # the exported marks, so nothing is marked exported without a file
+        with unit_of_work() as session:
+            data, count = do_export(session, Actor.command_line(), fmt, when)
+            _write_atomic(out, data)
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
+    typer.echo(f"已导出 {count} 条待发送消息到 {out}")
+
+
+@push_app.command("generate")
+def generate_cmd(
+    run: Annotated[list[int] | None, typer.Option("--run", help="A policy run id; repeat for "
+                                                  "several (default: the latest run of "
+                                                  "each policy)")] = None,
+) -> None:
+    """Write the inbox messages of policy runs (idempotent: existing messages stay)."""
+    from kechuang.auth.actor import Actor
+    from kechuang.db import unit_of_work
+    from kechuang.policy.service import latest_run_ids
+    from kechuang.push.service import do_push_after_runs
+
+    try:
+        with unit_of_work() as session:
+            ids = list(run or latest_run_ids(session).values())
+            if not ids:
+                raise _fail("尚无政策计算结果；请先运行 kechuang policy run")
+            summaries = do_push_after_runs(session, Actor.command_line(), ids)
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
+    for s in summaries:
+        kinds = "，".join(f"{k} {v}" for k, v in sorted(s.counts.items())) or "无"
+        typer.echo(f"运行 #{s.run_id} {s.policy_id}（{s.period} 年度）：新增 {s.inserted} 条"
+                   f"（候选：{kinds}；屏蔽 {s.muted}）")

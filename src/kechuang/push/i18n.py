@@ -1,0 +1,54 @@
+"""UI strings of the push pages (Simplified Chinese first, English second)."""
+
+from __future__ import annotations
+
+from kechuang.web.i18n import register_messages
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "push.inbox": ("政策消息", "Policy messages"),
+    "push.inbox.empty": ("暂无消息", "No messages yet"),
+    "push.inbox.hint": ("根据最新的政策计算结果向贵企业推送；打开本页即视为已读。",
+                        "Pushed from the latest policy runs; opening this page marks them read."),
+    "push.apply": ("我要申请", "I want to apply"),
+    "push.applied": ("已申请", "Applied"),
+    "push.granted": ("已获批", "Granted"),
+    "push.mute": ("不再接收该政策消息", "Mute this policy"),
+    "push.unmute": ("恢复接收", "Unmute"),
+    "push.muted": ("已屏蔽的政策", "Muted policies"),
+    "push.muted.none": ("未屏蔽任何政策", "No muted policy"),
+    "push.view_policy": ("查看条件与依据", "Conditions and clauses"),
+    "push.gap": ("差距", "Gap"),
+    "push.title": ("精准推送", "Precise push"),
+    "push.funnel": ("触达与转化", "Reach and conversion"),
+    "push.funnel.hint": ("推送 → 已读 → 申请 → 获批；比率均相对推送数。",
+                         "Pushed → opened → applied → granted; rates are over pushed."),
+    "push.col.policy": ("政策", "Policy"),
+    "push.col.kind": ("类型", "Kind"),
+    "push.col.pushed": ("推送", "Pushed"),
+    "push.col.opened": ("已读", "Opened"),
+    "push.col.applied": ("申请", "Applied"),
+    "push.col.granted": ("获批", "Granted"),
+    "push.col.enterprise": ("企业", "Enterprise"),
+    "push.col.period": ("年度", "Year"),
+    "push.col.status": ("状态", "Status"),
+    "push.col.created": ("生成时间", "Created"),
+    "push.grant": ("标记获批", "Mark granted"),
+    "push.export": ("导出待发送消息", "Export pending messages"),
+    "push.export.since": ("起始日期（可选）", "Since (optional)"),
+    "push.export.hint": (
+        "导出尚未导出的消息，用于短信 / 微信发送；导出后标记为已导出。"
+        "企业库暂无联系方式字段，发送端按统一社会信用代码匹配联系人。",
+        "Exports messages not yet exported, for SMS/WeChat; they are then marked exported. "
+        "Enterprises have no contact field yet: match contacts by credit code."),
+    "push.messages": ("最近消息", "Latest messages"),
+    "push.filter.policy": ("政策", "Policy"),
+    "push.filter.kind": ("类型", "Kind"),
+    "push.kind.newly_eligible": ("新符合条件", "Newly eligible"),
+    "push.kind.near_eligible": ("接近符合", "Near-eligible"),
+    "push.kind.expiring": ("资格即将到期", "Expiring"),
+    "push.kind.program_open": ("新开放项目", "Newly open programme"),
+    "push.status.new": ("未读", "Unread"),
+    "push.status.opened": ("已读", "Opened"),
+}
+
+register_messages(MESSAGES)

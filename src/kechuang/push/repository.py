@@ -1,0 +1,161 @@
+"""SQL of precise push: whole-run reads into DataFrames, the conflict-free bulk insert, the
+funnel aggregates and the export selection. Every read over enterprises is scoped by
+:func:`kechuang.auth.scope.enterprise_visible`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import enterprise_visible
+from kechuang.db import is_sqlite
+from kechuang.models import Enterprise, PolicyResult, PolicyRun, ScoreResult, ScoringRun
+from kechuang.models.push import PushMessage, PushMute
+
+
+def frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame from result rows, built from plain tuples (pandas inspects Row objects
+    attribute by attribute, which costs more than the query on large runs)."""
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+
+
+#: rows per multi-row INSERT and ids per IN list: 16 columns × 1,500 rows stays below the
+#: parameter limits of SQLite (32,766) and PostgreSQL (65,535)
+CHUNK = 1_500
+
+
+def previous_run(session: Session, run: PolicyRun) -> PolicyRun | None:
+    """The latest earlier run of the same policy over the same region scope."""
+    scope = (PolicyRun.region_code.is_(None) if run.region_code is None
+             else PolicyRun.region_code == run.region_code)
+    return session.scalar(
+        select(PolicyRun).where(PolicyRun.policy_id == run.policy_id, scope,
+                                PolicyRun.id < run.id)
+        .order_by(PolicyRun.id.desc()).limit(1))
+
+
+def run_results(session: Session, run_id: int,
+                enterprise_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """One run's results with each enterprise's uscc and name (one query; the number of
+    failed leaves is counted by the database, so no JSON is parsed in Python)."""
+    stmt = (select(PolicyResult.enterprise_id, Enterprise.uscc, Enterprise.name,
+                   PolicyResult.verdict, func.json_array_length(PolicyResult.failed),
+                   PolicyResult.score_min, PolicyResult.score_max)
+            .join(Enterprise, Enterprise.id == PolicyResult.enterprise_id)
+            .where(PolicyResult.run_id == run_id))
+    if enterprise_ids is not None:
+        stmt = stmt.where(PolicyResult.enterprise_id.in_(list(enterprise_ids)))
+    rows = session.connection().execute(stmt).all()
+    return frame(rows, ["enterprise_id", "uscc", "name", "verdict", "n_failed",
+                                       "score_min", "score_max"])
+
+
+def run_verdicts(session: Session, run_id: int) -> pd.DataFrame:
+    rows = session.connection().execute(
+        select(PolicyResult.enterprise_id, PolicyResult.verdict)
+        .where(PolicyResult.run_id == run_id)).all()
+    return frame(rows, ["enterprise_id", "prev_verdict"])
+
+
+def expiring(session: Session, run_id: int, start: date, end: date) -> pd.DataFrame:
+    """Enterprises of a run whose HTE certificate expires in [start, end]."""
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.hte_expires_on)
+        .join(PolicyResult, and_(PolicyResult.enterprise_id == Enterprise.id,
+                                 PolicyResult.run_id == run_id))
+        .where(Enterprise.hte_expires_on >= start, Enterprise.hte_expires_on <= end)).all()
+    return frame(rows, ["enterprise_id", "expires_on"])
+
+
+def mutes(session: Session, policy_id: str) -> pd.DataFrame:
+    rows = session.execute(select(PushMute.enterprise_id)
+                           .where(PushMute.policy_id == policy_id)).all()
+    return frame(rows, ["enterprise_id"])
+
+
+def insert_messages(session: Session, rows: list[dict[str, Any]]) -> int:
+    """``INSERT … ON CONFLICT DO NOTHING`` on the (enterprise, policy, period) key: one
+    statement compiled once and executed for all rows (the driver's executemany); returns
+    the number of rows really inserted (the table's count before and after)."""
+    if not rows:
+        return 0
+    dialect_insert = sqlite.insert if is_sqlite(session) else postgresql.insert
+    table = cast(Table, PushMessage.__table__)
+    stmt = dialect_insert(table).on_conflict_do_nothing(
+        index_elements=["enterprise_id", "policy_id", "period"])
+    count = select(func.count()).select_from(table)
+    conn = session.connection()
+    before = int(conn.execute(count).scalar_one())
+    for start in range(0, len(rows), CHUNK * 20):
+        conn.execute(stmt, rows[start:start + CHUNK * 20])
+    return int(conn.execute(count).scalar_one()) - before
+
+
+def visible_messages(actor: Actor) -> Any:
+    """Messages with their enterprise, limited to the enterprises the actor may see."""
+    return (select(PushMessage, Enterprise)
+            .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+            .where(enterprise_visible(actor)))
+
+
+def funnel(session: Session, actor: Actor) -> list[Any]:
+    """pushed → opened → applied → granted per (policy, kind): one GROUP BY."""
+    return list(session.execute(
+        select(PushMessage.policy_id, PushMessage.kind, func.count(),
+               func.count(PushMessage.opened_at), func.count(PushMessage.applied_at),
+               func.count(PushMessage.granted_at))
+        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(enterprise_visible(actor))
+        .group_by(PushMessage.policy_id, PushMessage.kind)
+        .order_by(PushMessage.policy_id, PushMessage.kind)))
+
+
+def pending_export(session: Session, actor: Actor, since: datetime | None) -> list[Any]:
+    stmt = (select(PushMessage.id, Enterprise.name, Enterprise.uscc, PushMessage.policy_id,
+                   PushMessage.kind, PushMessage.period, PushMessage.sms_text,
+                   PushMessage.title, PushMessage.link, PushMessage.created_at)
+            .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+            .where(enterprise_visible(actor), PushMessage.exported_at.is_(None))
+            .order_by(PushMessage.id))
+    if since is not None:
+        stmt = stmt.where(PushMessage.created_at >= since)
+    return list(session.execute(stmt))
+
+
+def mark(session: Session, ids: Sequence[int], column: str, when: datetime,
+         only_unset: bool = True) -> int:
+    """Set a funnel timestamp on many messages at once (only where still empty)."""
+    total = 0
+    col = getattr(PushMessage, column)
+    for start in range(0, len(ids), CHUNK):
+        stmt = update(PushMessage).where(PushMessage.id.in_(list(ids[start:start + CHUNK])))
+        if only_unset:
+            stmt = stmt.where(col.is_(None))
+        total += session.execute(stmt.values({column: when})).rowcount  # type: ignore[attr-defined]
+    return total
+
+
+def previous_scoring_run(session: Session, run: ScoringRun) -> ScoringRun | None:
+    """The latest earlier published run of the same system over the same region scope."""
+    scope = (ScoringRun.region_code.is_(None) if run.region_code is None
+             else ScoringRun.region_code == run.region_code)
+    return session.scalar(
+        select(ScoringRun).where(ScoringRun.system_id == run.system_id, scope,
+                                 ScoringRun.published.is_(True), ScoringRun.id < run.id)
+        .order_by(ScoringRun.id.desc()).limit(1))
+
+
+def score_rows(session: Session, run_id: int) -> pd.DataFrame:
+    rows = session.connection().execute(
+        select(ScoreResult.enterprise_id, Enterprise.uscc, ScoreResult.points,
+               ScoreResult.list_rank)
+        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
+        .where(ScoreResult.run_id == run_id)).all()
+    return frame(rows, ["enterprise_id", "uscc", "points", "list_rank"])

@@ -1,0 +1,102 @@
+"""Push rules (a YAML file, validated) and the shapes the pages and the API return."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kechuang.kit.errors import InvalidInput
+
+RULES_PATH = Path(__file__).parent / "rules.yaml"
+
+#: message kinds; ``program_open`` is defined for the programmes capability (not built yet)
+KINDS = ("expiring", "newly_eligible", "near_eligible", "program_open")
+KIND_LABELS = {
+    "newly_eligible": "新符合条件",
+    "near_eligible": "接近符合",
+    "expiring": "资格即将到期",
+    "program_open": "新开放项目",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NearRule(Strict):
+    verdicts: list[str] = Field(default_factory=lambda: ["borderline"])
+    max_failed_leaves: int = Field(1, ge=1)
+    relative_gap: float = Field(0.2, ge=0, lt=1)
+    score_points: float = Field(5, ge=0)
+
+
+class RenewalRule(Strict):
+    policy: str
+    window_days: int = Field(ge=1)
+    certificate_years: int = Field(3, ge=1)
+
+
+class PushRules(Strict):
+    source: str
+    eligible_verdicts: list[str]
+    near_eligible: NearRule
+    renewal: RenewalRule
+    sms_max_chars: int = Field(70, ge=10, le=70)
+    sms_prefix: str = ""
+
+
+def load_rules(path: Path = RULES_PATH) -> PushRules:
+    """Read and validate a rules file; errors name the file and the key."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        return PushRules.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{path}：YAML 格式错误：{exc}") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InvalidInput(f"{path}：键 {where}：{err['msg']}") from exc
+
+
+@cache
+def rules() -> PushRules:
+    return load_rules()
+
+
+def rules_hash(path: Path = RULES_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class MessageOut(BaseModel):
+    id: int
+    policy_id: str
+    period: int
+    kind: Literal["expiring", "newly_eligible", "near_eligible", "program_open"]
+    kind_label: str
+    title: str
+    body: str
+    gap: str | None
+    link: str
+    created_at: datetime
+    opened_at: datetime | None
+    applied_at: datetime | None
+    granted_at: datetime | None
+
+
+class FunnelRow(BaseModel):
+    policy_id: str
+    kind: str
+    pushed: int
+    opened: int
+    applied: int
+    granted: int
+    open_rate: float | None
+    apply_rate: float | None
+    grant_rate: float | None

@@ -1,0 +1,533 @@
+"""Precise push: what changed for each enterprise after a run, as inbox messages.
+
+After an eligibility run of a policy, the run's results are compared with the previous run
+of the same policy over the same region scope, whole-table (pandas over the two runs'
+result columns, no per-enterprise query):
+
+- ``newly_eligible``: the verdict counts as eligible now (``eligible_verdicts`` in
+  ``rules.yaml``) and did not in the previous run (or there was none);
+- ``near_eligible``: a small gap by the data rule ``near_eligible`` (:func:`near_eligible`);
+- ``expiring``: for the renewal policy (HTE), the certificate's expiry date lies within the
+  renewal window after the run's as-of date (three-year certificates);
+- ``program_open``: reserved for the programmes capability (calls for applications do not
+  exist yet); the kind, its label and its place in the funnel are defined so that the
+  programmes engineer only has to produce rows.
+
+One message per (enterprise, policy, period = evaluation year): when several kinds apply,
+``expiring`` wins over ``newly_eligible`` over ``near_eligible``; the unique key and
+``INSERT … ON CONFLICT DO NOTHING`` make re-runs idempotent. Muted (enterprise, policy)
+pairs get nothing. Services never commit; every state change writes an audit row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kechuang.auth.actor import Actor
+from kechuang.auth.scope import enterprise_visible
+from kechuang.facts import read_facts
+from kechuang.kit import audit
+from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
+from kechuang.kit.safe_export import neutralise_row
+from kechuang.kit.xlsx import write_xlsx
+from kechuang.models import Enterprise, PolicyRun, ScoringRun
+from kechuang.models.push import PushMessage, PushMute
+from kechuang.policy.evaluate import evaluate
+from kechuang.policy.gaps import fmt, gaps_for
+from kechuang.policy.loader import LoadedPolicy, builtin_policies
+from kechuang.policy.runs import input_years, policy_hash
+from kechuang.policy.service import VERDICT_LABELS
+from kechuang.push import repository as repo
+from kechuang.push.schemas import KIND_LABELS, FunnelRow, NearRule, PushRules, rules
+
+#: precedence when several kinds apply to one (enterprise, policy, period)
+PRECEDENCE = ("expiring", "newly_eligible", "near_eligible")
+_MSG_COLUMNS = ["enterprise_id", "kind", "gap", "expires_on"]
+#: candidates re-evaluated per read (bounded IN lists and memory)
+NEAR_CHUNK = 10_000
+
+
+@dataclass
+class PushSummary:
+    run_id: int
+    policy_id: str
+    period: int
+    inserted: int
+    muted: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@cache
+def _policies() -> dict[str, LoadedPolicy]:
+    """The built-in policies, parsed once per process (a changed file is caught by the
+    hash comparison with the run's)."""
+    return builtin_policies()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- near-eligible: the data rule, shared with the cultivation pool --------------------------
+
+def near_eligible(session: Session, actor: Actor, run: PolicyRun, results: pd.DataFrame,
+                  rule_set: PushRules | None = None) -> pd.DataFrame:
+    """Which of ``results`` (rows of :func:`repository.run_results`) are near-eligible,
+    with their gap sentence. Columns: ``enterprise_id``, ``gap``.
+
+    ``borderline`` verdicts (pass mark inside the score interval) are near by definition.
+    An ``ineligible`` enterprise with at most ``max_failed_leaves`` failed leaves is near
+    when every comparison that fails for certain is short by at most ``relative_gap`` of
+    its threshold (or ``score_points`` for a points comparison). The thresholds and the
+    amounts needed come from re-evaluating only those candidates with the run's as-of date
+    (one bulk read, one set-based evaluation); the stored verdicts stay the run's.
+    """
+    r = (rule_set or rules()).near_eligible
+    out: list[pd.DataFrame] = []
+    if results.empty:
+        return pd.DataFrame(columns=["enterprise_id", "gap"])
+    border = results[results["verdict"].isin(r.verdicts)]
+    if not border.empty and run.pass_mark is not None:
+        lo = border["score_min"].map(lambda x: fmt(float(x), "pts"))
+        hi = border["score_max"].map(lambda x: fmt(float(x), "pts"))
+        out.append(pd.DataFrame({
+            "enterprise_id": border["enterprise_id"].to_numpy(),
+            "gap": ("评价得分区间 " + lo + "–" + hi + "，合格分 " + fmt(run.pass_mark, "pts")
+                    + "：专家评判项取值较高时即可达到").to_numpy()}))
+    nfail = results["n_failed"].fillna(0).astype(int)
+    cand = results[(results["verdict"] == "ineligible") & (nfail >= 1)
+                   & (nfail <= r.max_failed_leaves)]
+    lp = _policies().get(run.policy_id)
+    if not cand.empty and lp is not None and policy_hash(lp) == run.policy_hash:
+        ids = cand["enterprise_id"].astype(int).tolist()
+        # bounded IN lists (SQLite / PostgreSQL parameter limits) and bounded memory
+        for start in range(0, len(ids), NEAR_CHUNK):
+            data = read_facts(session, actor, input_years(run.as_of),
+                              enterprise_ids=ids[start:start + NEAR_CHUNK])
+            if not data.empty:
+                out.append(_near_leaves(lp, data, run.as_of, r))
+    if not out:
+        return pd.DataFrame(columns=["enterprise_id", "gap"])
+    return pd.concat(out, ignore_index=True).drop_duplicates("enterprise_id")
+
+
+def _near_leaves(lp: LoadedPolicy, data: pd.DataFrame, as_of: date,
+                 r: NearRule) -> pd.DataFrame:
+    """Near-eligible among ineligible candidates: every comparison that fails for certain
+    is within the rule's distance of its threshold (computed over whole columns)."""
+    ids = data.groupby("uscc", sort=True)["enterprise_id"].first()
+    ev = evaluate(lp, data.drop(columns=["enterprise_id"]), as_of)
+    n = len(ev.uscc)
+    near = np.ones(n, dtype=bool)
+    count = np.zeros(n, dtype=int)
+    for res in ev.leaves.values():
+        failed = np.asarray(res.failed, dtype=bool)
+        if not failed.any():
+            continue
+        count += failed
+        any_check = np.zeros(n, dtype=bool)
+        ok = np.ones(n, dtype=bool)
+        for c in res.checks:
+            certain_fail = np.asarray(c.state.hi, dtype=float) == 0
+            if c.check.op not in (">=", ">") or c.threshold is None:
+                ok &= ~certain_fail
+                continue
+            value = np.asarray(c.value.hi, dtype=float)
+            threshold = np.asarray(c.threshold.lo, dtype=float)
+            with np.errstate(invalid="ignore"):
+                if c.check.format == "pts":
+                    close = threshold - value <= r.score_points
+                else:
+                    close = (threshold > 0) & (value >= (1 - r.relative_gap) * threshold)
+            close &= np.isfinite(value) & np.isfinite(threshold)
+            ok &= ~certain_fail | close
+            any_check |= certain_fail
+        near &= ~failed | (ok & any_check)
+    near &= (count >= 1) & (count <= r.max_failed_leaves)
+    hits = ev.uscc[near]
+    # formatting only (no query): the policy's own gap sentences for the near ones.
+    # Evaluation.index scans the whole uscc column per call; a dict lookup keeps the
+    # formatting linear in the number of hits
+    position = {str(u): k for k, u in enumerate(ev.uscc)}
+    setattr(ev, "index", position.__getitem__)  # noqa: B010
+    gaps = ["；".join(g.text for g in gaps_for(ev, str(u))) for u in hits]
+    return pd.DataFrame({"enterprise_id": ids.reindex(hits).to_numpy(dtype=np.int64),
+                         "gap": gaps})
+
+
+# -- generation after a run -----------------------------------------------------------------
+
+def _sms(prefix: str, text: pd.Series, limit: int) -> pd.Series:
+    return (prefix + text).str.slice(0, limit)
+
+
+def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
+                     rule_set: PushRules | None = None) -> pd.DataFrame:
+    """The messages one policy run calls for (before mutes and de-duplication by the key)."""
+    rs = rule_set or rules()
+    cur = repo.run_results(session, run.id)
+    if cur.empty:
+        return pd.DataFrame(columns=_MSG_COLUMNS)
+    prev = repo.previous_run(session, run)
+    if prev is not None:
+        cur = cur.merge(repo.run_verdicts(session, prev.id), on="enterprise_id", how="left")
+    else:
+        cur["prev_verdict"] = None
+    elig = cur["verdict"].isin(rs.eligible_verdicts)
+    was = cur["prev_verdict"].isin(rs.eligible_verdicts)
+    frames = []
+    if run.policy_id == rs.renewal.policy:
+        window = repo.expiring(session, run.id, run.as_of,
+                               run.as_of + timedelta(days=rs.renewal.window_days))
+        if not window.empty:
+            frames.append(window.assign(kind="expiring", gap=None))
+    newly = cur.loc[elig & ~was, ["enterprise_id"]]
+    frames.append(newly.assign(kind="newly_eligible", gap=None, expires_on=None))
+    near = near_eligible(session, actor, run, cur[~elig], rs)
+    frames.append(near.assign(kind="near_eligible", expires_on=None))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=_MSG_COLUMNS)
+    msgs = pd.concat([f[_MSG_COLUMNS] for f in frames], ignore_index=True)
+    msgs["order"] = msgs["kind"].map({k: i for i, k in enumerate(PRECEDENCE)})
+    msgs = (msgs.sort_values(["enterprise_id", "order"], kind="stable")
+            .drop_duplicates("enterprise_id").drop(columns="order"))
+    info = cur[["enterprise_id", "uscc", "verdict"]]
+    return msgs.merge(info, on="enterprise_id", how="left")
+
+
+def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str, Any]]:
+    """Chinese title, body, SMS text and link for every message, column-wise."""
+    name = run.policy_name
+    year = str(run.eval_year)
+    kind = msgs["kind"]
+    verdict = msgs["verdict"].map(VERDICT_LABELS).fillna("")
+    gap = msgs["gap"].fillna("").astype(str)
+    expires = msgs["expires_on"].map(lambda d: d.isoformat() if isinstance(d, date) else "")
+    body = pd.Series("", index=msgs.index, dtype=object)
+    sms = pd.Series("", index=msgs.index, dtype=object)
+    is_new, is_near, is_exp = (kind == "newly_eligible", kind == "near_eligible",
+                               kind == "expiring")
+    body[is_new] = (f"经 {year} 年度数据测算，贵企业已符合《{name}》的条件（判定："
+                    + verdict[is_new]
+                    + "）。请登录平台查看各项条件及依据条款，按申报通知准备材料。")
+    body[is_near] = (f"经 {year} 年度数据测算，贵企业距《{name}》的条件差距较小：" + gap[is_near]
+                     + "。补齐后即可申报。")
+    body[is_exp] = ("贵企业的高新技术企业证书将于 " + expires[is_exp]
+                    + f" 到期（证书有效期 {rs.renewal.certificate_years} 年）。"
+                    "请在到期当年提交重新认定申请，以免资格中断。")
+    sms[is_new] = f"贵企业经测算符合{name}条件，请登录平台查看"
+    sms[is_near] = f"贵企业距{name}条件差距较小，请登录平台查看差距"
+    sms[is_exp] = "贵企业高企证书" + expires[is_exp] + "到期，请及时申请重新认定"
+    title = name + "：" + kind.map(KIND_LABELS)
+    link = "/enterprises/" + msgs["uscc"].astype(str)
+    frame = pd.DataFrame({
+        "enterprise_id": msgs["enterprise_id"].astype(int),
+        "policy_id": run.policy_id, "period": run.eval_year, "kind": kind,
+        "verdict": msgs["verdict"], "source": "policy", "source_run_id": run.id,
+        "title": title.str.slice(0, 200), "body": body,
+        "gap": msgs["gap"].where(msgs["gap"].notna() & (gap != ""), None),
+        "sms_text": _sms(rs.sms_prefix, sms, rs.sms_max_chars),
+        "link": link, "created_at": now(),
+    })
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict(
+        "records")
+    return records
+
+
+def do_push_after_runs(session: Session, actor: Actor, run_ids: list[int],
+                       rule_set: PushRules | None = None) -> list[PushSummary]:
+    """Write the inbox messages of each policy run (idempotent), one audit row per run."""
+    rs = rule_set or rules()
+    out = []
+    for run_id in run_ids:
+        run = session.get(PolicyRun, run_id)
+        if run is None:
+            raise NotFound(f"政策运行 #{run_id} 不存在")
+        msgs = messages_for_run(session, actor, run, rs)
+        muted = repo.mutes(session, run.policy_id)
+        before = len(msgs)
+        if not msgs.empty and not muted.empty:
+            msgs = msgs[~msgs["enterprise_id"].isin(muted["enterprise_id"])]
+        counts = {str(k): int(v) for k, v in msgs["kind"].value_counts().items()}
+        inserted = repo.insert_messages(session, _compose(msgs, run, rs)) if len(msgs) else 0
+        summary = PushSummary(run.id, run.policy_id, run.eval_year, inserted,
+                              before - len(msgs), counts)
+        audit.record(session, actor, "push.generate", "policy_run", run.id,
+                     after={"policy_id": run.policy_id, "period": run.eval_year,
+                            "candidates": counts, "inserted": inserted,
+                            "muted": summary.muted},
+                     region_code=run.region_code)
+        out.append(summary)
+    return out
+
+
+# -- after a published scoring run: the leading tier by points rank -------------------------
+
+#: the "policy" id of messages about the leading tier (a tier of kechuang.tiers)
+LEADING = "leading"
+
+
+def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
+                          rule_set: PushRules | None = None) -> PushSummary | None:
+    """After a published scoring run: enterprises that entered the leading tier (list rank
+    within the cut-off of ``tiers/rules.yaml``) since the previous published run of the
+    same system and scope get ``newly_eligible``; those ranked within ``pool_factor`` × the
+    cut-off get ``near_eligible`` with the points still missing. Period = the run's year."""
+    from kechuang.tiers.repository import scores
+    from kechuang.tiers.schemas import rules as tier_rules
+
+    if not run.published:
+        return None
+    lead = next((t.scoring for t in tier_rules().tiers if t.scoring is not None), None)
+    if lead is None or (lead.system and lead.system != run.system_id):
+        return None
+    rs = rule_set or rules()
+    cur = repo.score_rows(session, run.id)
+    ranked = cur[cur["list_rank"].notna()]
+    cut = lead.cutoff(int(cur["points"].notna().sum()))
+    inside = ranked[ranked["list_rank"] <= cut]
+    cut_points = float(inside["points"].min()) if len(inside) else float("nan")
+    prev = repo.previous_scoring_run(session, run)
+    before: set[int] = set()
+    if prev is not None:
+        old = scores(session, prev.id)
+        old_cut = lead.cutoff(int(old["points"].notna().sum()))
+        before = set(old.loc[old["list_rank"] <= old_cut, "enterprise_id"].astype(int))
+    newly = inside[~inside["enterprise_id"].isin(before)].assign(kind="newly_eligible")
+    near = ranked[(ranked["list_rank"] > cut)
+                  & (ranked["list_rank"] <= math.floor(cut * lead.pool_factor))]
+    near = near.assign(kind="near_eligible")
+    msgs = pd.concat([newly, near], ignore_index=True)
+    muted = repo.mutes(session, LEADING)
+    before_mute = len(msgs)
+    if not muted.empty:
+        msgs = msgs[~msgs["enterprise_id"].isin(muted["enterprise_id"])]
+    rank = msgs["list_rank"].astype(int).astype(str)
+    # .astype(str): an empty selection would otherwise come back as float64
+    pts = msgs["points"].map(lambda x: fmt(float(x), "pts")).astype(str)
+    diff = (cut_points - msgs["points"]).clip(lower=0).map(
+        lambda x: fmt(float(x), "pts")).astype(str)
+    is_new = msgs["kind"] == "newly_eligible"
+    year = run.year
+    body = pd.Series("", index=msgs.index, dtype=object)
+    body[is_new] = (f"贵企业在 {year} 年度创新积分评价（{run.system_name}）中排名第 "
+                    + rank[is_new] + f" 位，进入领军企业梯队（前 {cut} 位）。")
+    body[~is_new] = (f"贵企业在 {year} 年度创新积分评价（{run.system_name}）中排名第 "
+                     + rank[~is_new] + " 位（" + pts[~is_new] + f"），距领军企业线（第 {cut} 位，"
+                     + fmt(cut_points, "pts") + "）还差约 " + diff[~is_new] + "。")
+    gap = pd.Series(None, index=msgs.index, dtype=object)
+    gap[~is_new] = "排名第 " + rank[~is_new] + " 位，还差约 " + diff[~is_new]
+    sms = pd.Series("", index=msgs.index, dtype=object)
+    sms[is_new] = f"贵企业{year}年度创新积分排名第" + rank[is_new] + "位，进入领军企业梯队"
+    sms[~is_new] = (f"贵企业{year}年度创新积分排名第" + rank[~is_new] + "位，距领军企业还差约"
+                    + diff[~is_new])
+    frame = pd.DataFrame({
+        "enterprise_id": msgs["enterprise_id"].astype(int), "policy_id": LEADING,
+        "period": year, "kind": msgs["kind"], "verdict": None, "source": "scoring",
+        "source_run_id": run.id, "title": "领军企业：" + msgs["kind"].map(KIND_LABELS),
+        "body": body, "gap": gap, "sms_text": _sms(rs.sms_prefix, sms, rs.sms_max_chars),
+        "link": "/enterprises/" + msgs["uscc"].astype(str), "created_at": now(),
+    })
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    inserted = repo.insert_messages(session, records) if records else 0
+    counts = {str(k): int(v) for k, v in msgs["kind"].value_counts().items()}
+    audit.record(session, actor, "push.generate", "scoring_run", run.id,
+                 after={"policy_id": LEADING, "period": year, "candidates": counts,
+                        "inserted": inserted, "muted": before_mute - len(msgs),
+                        "cutoff_rank": cut},
+                 region_code=run.region_code)
+    return PushSummary(run.id, LEADING, year, inserted, before_mute - len(msgs), counts)
+
+
+# -- the enterprise's inbox -----------------------------------------------------------------
+
+def _own_enterprise(actor: Actor) -> int:
+    if actor.role != "enterprise" or actor.enterprise_id is None:
+        raise Forbidden("只有企业账号有消息收件箱", "Only enterprise accounts have an inbox")
+    return actor.enterprise_id
+
+
+def inbox(session: Session, actor: Actor) -> list[PushMessage]:
+    eid = _own_enterprise(actor)
+    return list(session.scalars(
+        select(PushMessage).join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(PushMessage.enterprise_id == eid, enterprise_visible(actor))
+        .order_by(PushMessage.created_at.desc(), PushMessage.id.desc())))
+
+
+def do_mark_opened(session: Session, actor: Actor, messages: list[PushMessage]) -> int:
+    """Record when the enterprise first saw its messages (the inbox page shows them)."""
+    eid = _own_enterprise(actor)
+    ids = [m.id for m in messages if m.enterprise_id == eid and m.opened_at is None]
+    if not ids:
+        return 0
+    when = now()
+    for m in messages:
+        if m.id in ids:
+            m.opened_at = when
+    audit.record(session, actor, "push.opened", "push_message", ",".join(map(str, ids[:50])),
+                 after={"ids": ids, "opened_at": when})
+    return len(ids)
+
+
+def _own_message(session: Session, actor: Actor, message_id: int) -> PushMessage:
+    eid = _own_enterprise(actor)
+    msg = session.get(PushMessage, message_id)
+    if msg is None or msg.enterprise_id != eid:
+        raise NotFound("消息不存在", "No such message")
+    return msg
+
+
+def do_apply(session: Session, actor: Actor, message_id: int) -> PushMessage:
+    """「我要申请」: the enterprise intends to apply (opened too, if not yet)."""
+    msg = _own_message(session, actor, message_id)
+    if msg.applied_at is None:
+        when = now()
+        msg.applied_at = when
+        if msg.opened_at is None:
+            msg.opened_at = when
+        audit.record(session, actor, "push.applied", "push_message", msg.id,
+                     after={"policy_id": msg.policy_id, "applied_at": when})
+    return msg
+
+
+def muted_policies(session: Session, actor: Actor) -> list[str]:
+    eid = _own_enterprise(actor)
+    return list(session.scalars(select(PushMute.policy_id)
+                                .where(PushMute.enterprise_id == eid)
+                                .order_by(PushMute.policy_id)))
+
+
+def _known_policy(policy_id: str) -> str:
+    policy_id = policy_id.strip()
+    if policy_id not in _policies() and policy_id != LEADING:
+        raise InvalidInput(f"未知政策 {policy_id!r}", f"Unknown policy {policy_id!r}")
+    return policy_id
+
+
+def do_mute(session: Session, actor: Actor, policy_id: str) -> bool:
+    eid = _own_enterprise(actor)
+    policy_id = _known_policy(policy_id)
+    exists = session.scalar(select(PushMute.id).where(PushMute.enterprise_id == eid,
+                                                      PushMute.policy_id == policy_id))
+    if exists is not None:
+        return False
+    session.add(PushMute(enterprise_id=eid, policy_id=policy_id, created_by=actor.user_id))
+    audit.record(session, actor, "push.mute", "push_mute", f"{eid}:{policy_id}",
+                 after={"enterprise_id": eid, "policy_id": policy_id})
+    return True
+
+
+def do_unmute(session: Session, actor: Actor, policy_id: str) -> bool:
+    eid = _own_enterprise(actor)
+    mute = session.scalar(select(PushMute).where(PushMute.enterprise_id == eid,
+                                                 PushMute.policy_id == policy_id.strip()))
+    if mute is None:
+        return False
+    session.delete(mute)
+    audit.record(session, actor, "push.unmute", "push_mute", f"{eid}:{mute.policy_id}",
+                 before={"enterprise_id": eid, "policy_id": mute.policy_id})
+    return True
+
+
+# -- the bureau: grants, funnel, export ------------------------------------------------------
+
+def do_grant(session: Session, actor: Actor, message_id: int) -> PushMessage:
+    """The bureau records that the enterprise was granted (recognised, funded) for it."""
+    row = session.execute(repo.visible_messages(actor).where(PushMessage.id == message_id)
+                          ).first()
+    if row is None:
+        raise NotFound("消息不存在或不在您的权限范围内", "No such message in your scope")
+    msg: PushMessage = row[0]
+    if msg.granted_at is None:
+        msg.granted_at = now()
+        audit.record(session, actor, "push.granted", "push_message", msg.id,
+                     after={"policy_id": msg.policy_id, "enterprise_id": msg.enterprise_id,
+                            "granted_at": msg.granted_at},
+                     region_code=row[1].region_code)
+    return msg
+
+
+def _rate(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+def funnel(session: Session, actor: Actor) -> list[FunnelRow]:
+    """Reach and conversion per policy and kind; rates are step over pushed."""
+    return [FunnelRow(policy_id=p, kind=k, pushed=n, opened=o, applied=a, granted=g,
+                      open_rate=_rate(o, n), apply_rate=_rate(a, n), grant_rate=_rate(g, n))
+            for p, k, n, o, a, g in repo.funnel(session, actor)]
+
+
+def funnel_totals(rows: list[FunnelRow]) -> dict[str, int]:
+    return {step: sum(getattr(r, step) for r in rows)
+            for step in ("pushed", "opened", "applied", "granted")}
+
+
+def bureau_messages(session: Session, actor: Actor, policy_id: str | None = None,
+                    kind: str | None = None, limit: int = 200) -> list[Any]:
+    stmt = repo.visible_messages(actor).order_by(PushMessage.id.desc()).limit(limit)
+    if policy_id:
+        stmt = stmt.where(PushMessage.policy_id == policy_id)
+    if kind:
+        stmt = stmt.where(PushMessage.kind == kind)
+    return list(session.execute(stmt))
+
+
+def message_count(session: Session, actor: Actor) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(PushMessage)
+        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(enterprise_visible(actor))) or 0)
+
+
+EXPORT_HEADER = ["企业名称", "统一社会信用代码", "政策", "类型", "年度", "短信文本（≤70字）",
+                 "标题", "链接", "生成时间（UTC）"]
+
+
+def do_export(session: Session, actor: Actor, fmt_: str = "xlsx",
+              since: date | None = None) -> tuple[bytes, int]:
+    """The pending messages (never exported) as CSV or XLSX for SMS/WeChat sending; marks
+    them exported. The enterprise model has no contact field yet, so the sending side
+    matches on the credit code."""
+    if fmt_ not in ("csv", "xlsx"):
+        raise InvalidInput(f"导出格式只能是 csv 或 xlsx：{fmt_}")
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC) if since else None
+    rows = repo.pending_export(session, actor, start)
+    body = [[r.name, r.uscc, r.policy_id, KIND_LABELS.get(r.kind, r.kind), r.period,
+             r.sms_text, r.title, r.link, r.created_at.astimezone(UTC).isoformat()]
+            for r in rows]
+    if fmt_ == "xlsx":
+        data = write_xlsx([("待发送消息", EXPORT_HEADER, body)])
+    else:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(EXPORT_HEADER)
+        for row in body:
+            writer.writerow(neutralise_row(row))
+        data = buf.getvalue().encode("utf-8-sig")
+    ids = [r.id for r in rows]
+    if ids:
+        when = now()
+        repo.mark(session, ids, "exported_at", when)
+        audit.record(session, actor, "push.export", "push_message", None,
+                     after={"count": len(ids), "format": fmt_, "since": since,
+                            "first_id": ids[0], "last_id": ids[-1], "exported_at": when},
+                     region_code=actor.region_code)
+    return data, len(ids)
+
+
+def rate_text(rate: float | None) -> str:
+    return "—" if rate is None or math.isnan(rate) else f"{rate * 100:.1f}%"

@@ -1,0 +1,127 @@
+"""Pages of precise push: the enterprise's inbox (its own messages only: read, apply,
+mute) and the bureau's reach-and-conversion page (funnel chart, grants, export)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kechuang.kit.errors import InvalidInput
+from kechuang.policy.loader import builtin_policies
+from kechuang.push import i18n as _i18n  # noqa: F401  (registers the UI strings)
+from kechuang.push import service
+from kechuang.push.schemas import KINDS
+from kechuang.web import nav
+from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
+from kechuang.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+ENTERPRISE = "enterprise"
+
+nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15)
+nav.register("/push", "push.title", BUREAU, 42)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _policy_names() -> dict[str, str]:
+    names = {pid: lp.policy.name for pid, lp in builtin_policies().items()}
+    names[service.LEADING] = "领军企业"
+    return names
+
+
+@router.get("/push/inbox", dependencies=[allow(ENTERPRISE)])
+def inbox_page(request: Request, db: DB, actor: CurrentActor):
+    messages = service.inbox(db, actor)
+    unread = {m.id for m in messages if m.opened_at is None}
+    service.do_mark_opened(db, actor, messages)
+    return render(request, "push/inbox.html", {
+        "messages": messages, "unread": unread, "muted": service.muted_policies(db, actor),
+        "policies": _policy_names()})
+
+
+@router.post("/push/messages/{message_id}/apply", dependencies=[allow(ENTERPRISE)])
+def apply(request: Request, db: DB, actor: CurrentActor, message_id: RowId):
+    msg = service.do_apply(db, actor, message_id)
+    if _is_htmx(request):
+        return render(request, "push/_message.html", {"m": msg, "unread": set(),
+                                                      "policies": _policy_names()})
+    return RedirectResponse("/push/inbox", status_code=303)
+
+
+@router.post("/push/mutes", dependencies=[allow(ENTERPRISE)])
+def mute(db: DB, actor: CurrentActor, policy_id: Annotated[str, Form()]):
+    service.do_mute(db, actor, policy_id)
+    return RedirectResponse("/push/inbox", status_code=303)
+
+
+@router.post("/push/mutes/{policy_id}/delete", dependencies=[allow(ENTERPRISE)])
+def unmute(db: DB, actor: CurrentActor, policy_id: str):
+    service.do_unmute(db, actor, policy_id)
+    return RedirectResponse("/push/inbox", status_code=303)
+
+
+def _clean(value: str | None, allowed: set[str]) -> str | None:
+    return value if value in allowed else None
+
+
+@router.get("/push", dependencies=[allow(BUREAU)])
+def bureau_page(request: Request, db: DB, actor: CurrentActor, policy: str | None = None,
+                kind: str | None = None, exported: int | None = None):
+    rows = service.funnel(db, actor)
+    totals = service.funnel_totals(rows)
+    names = _policy_names()
+    policy = _clean(policy, set(names))
+    kind = _clean(kind, set(KINDS))
+    chart = {"labels": ["推送 pushed", "已读 opened", "申请 applied", "获批 granted"],
+             "values": [totals["pushed"], totals["opened"], totals["applied"],
+                        totals["granted"]]}
+    return render(request, "push/bureau.html", {
+        "rows": rows, "totals": totals, "chart": chart, "policies": names, "kinds": KINDS,
+        "filters": {"policy": policy, "kind": kind}, "rate": service.rate_text,
+        "messages": service.bureau_messages(db, actor, policy, kind),
+        "exported": exported})
+
+
+@router.get("/push/messages", dependencies=[allow(BUREAU)])
+def bureau_messages(request: Request, db: DB, actor: CurrentActor, policy: str | None = None,
+                    kind: str | None = None):
+    names = _policy_names()
+    policy = _clean(policy, set(names))
+    kind = _clean(kind, set(KINDS))
+    return render(request, "push/_bureau_rows.html", {
+        "messages": service.bureau_messages(db, actor, policy, kind), "policies": names})
+
+
+@router.post("/push/messages/{message_id}/grant", dependencies=[allow(BUREAU)])
+def grant(request: Request, db: DB, actor: CurrentActor, message_id: RowId):
+    service.do_grant(db, actor, message_id)
+    if _is_htmx(request):
+        return render(request, "push/_bureau_rows.html", {
+            "messages": service.bureau_messages(db, actor), "policies": _policy_names()})
+    return RedirectResponse("/push", status_code=303)
+
+
+@router.post("/push/export", dependencies=[allow(BUREAU)])
+def export(db: DB, actor: CurrentActor, fmt: Annotated[str, Form()] = "xlsx",
+           since: Annotated[str | None, Form()] = None):
+    when = None
+    if since and since.strip():
+        try:
+            when = date.fromisoformat(since.strip())
+        except ValueError as exc:
+            raise InvalidInput(f"起始日期应为 YYYY-MM-DD：{since}",
+                               f"since must be a YYYY-MM-DD date: {since}") from exc
+    data, count = service.do_export(db, actor, fmt, when)
+    media = ("text/csv; charset=utf-8" if fmt == "csv" else
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = f"push-pending-{date.today().isoformat()}.{fmt}"
+    return Response(data, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Exported-Count": str(count)})

@@ -1,0 +1,2 @@
+"""Robustness of scoring runs: Monte Carlo uncertainty and Sobol sensitivity analysis
+(spec/scoring.md, "robust"; docs/scoring/robustness.md)."""

@@ -1,0 +1,119 @@
+"""Tier rules (a YAML file, validated) and the rows the pages and the API return."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kechuang.kit.errors import InvalidInput
+
+RULES_PATH = Path(__file__).parent / "rules.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LeadingRule(Strict):
+    system: str | None = None
+    top_n: int = Field(ge=1)
+    top_share: float = Field(0, ge=0, le=1)
+    pool_factor: float = Field(2, ge=1)
+
+    def cutoff(self, scored: int) -> int:
+        """The last list rank of the tier: top N, or the top share, whichever is more."""
+        return max(self.top_n, math.ceil(self.top_share * scored))
+
+
+class Tier(Strict):
+    id: str
+    level: int = Field(ge=1)
+    label: str
+    label_en: str
+    policy: str | None = None
+    scoring: LeadingRule | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Tier:
+        if (self.policy is None) == (self.scoring is None):
+            raise ValueError("每个梯队须且只须给出 policy 或 scoring 之一")
+        return self
+
+
+class TierRules(Strict):
+    source: str
+    reached_verdicts: list[str]
+    require_lower: bool = False
+    tiers: list[Tier]
+    none_label: str
+    none_label_en: str
+
+    @model_validator(mode="after")
+    def _levels(self) -> TierRules:
+        levels = [t.level for t in self.tiers]
+        if levels != list(range(1, len(levels) + 1)):
+            raise ValueError("梯队 level 须从 1 起按顺序连续编号")
+        if len({t.id for t in self.tiers}) != len(self.tiers):
+            raise ValueError("梯队 id 重复")
+        return self
+
+    def by_id(self, tier_id: str) -> Tier:
+        for t in self.tiers:
+            if t.id == tier_id:
+                return t
+        raise InvalidInput(f"未知梯队 {tier_id!r}；可选：{', '.join(t.id for t in self.tiers)}",
+                           f"Unknown tier {tier_id!r}")
+
+    def label(self, level: int, locale: str = "zh") -> str:
+        if level == 0:
+            return self.none_label_en if locale == "en" else self.none_label
+        t = self.tiers[level - 1]
+        return t.label_en if locale == "en" else t.label
+
+    def tier_id(self, level: int) -> str:
+        return "none" if level == 0 else self.tiers[level - 1].id
+
+
+def load_rules(path: Path = RULES_PATH) -> TierRules:
+    """Read and validate a tier rules file; errors name the file and the key."""
+    try:
+        return TierRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{path}：YAML 格式错误：{exc}") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "（顶层）"
+        raise InvalidInput(f"{path}：键 {where}：{err['msg']}") from exc
+
+
+@cache
+def rules() -> TierRules:
+    return load_rules()
+
+
+def rules_hash(path: Path = RULES_PATH) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class PoolRow(BaseModel):
+    enterprise_id: int
+    uscc: str
+    name: str
+    region_code: str
+    current_tier: str
+    current_label: str
+    target_tier: str
+    gap: str
+
+
+class Transition(BaseModel):
+    from_tier: str
+    to_tier: str
+    from_level: int
+    to_level: int
+    count: int
