@@ -142,3 +142,35 @@ def is_sqlite(session_or_engine: Session | Engine) -> bool:
     bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
             else session_or_engine)
     return bind.dialect.name == "sqlite"
+
+
+BULK_CHUNK = 50_000
+
+
+def bulk_insert(session: Session, table: str, names: list[str], columns: list[list[Any]]) -> int:
+    """Insert many rows given column-wise, inside the session's transaction, straight on the
+    DBAPI: ``executemany`` in chunks on SQLite, ``COPY … FROM STDIN`` on PostgreSQL (per-row
+    parameter dictionaries through SQLAlchemy cost several times more at 10^5–10^6 rows).
+    Values must already be what the driver stores (Python ints/floats/str/None; scaled
+    integers for ``ExactDecimal`` on SQLite)."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return 0
+    quoted = ", ".join(f'"{c}"' for c in names)
+    dbapi: Any = session.connection().connection.driver_connection
+    if is_sqlite(session):
+        marks = ", ".join("?" for _ in names)
+        cursor = dbapi.cursor()
+        try:
+            for start in range(0, n, BULK_CHUNK):
+                cursor.executemany(
+                    f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
+                    zip(*(c[start:start + BULK_CHUNK] for c in columns), strict=True))
+        finally:
+            cursor.close()
+    else:
+        with dbapi.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+    return n

@@ -12,14 +12,13 @@ row 1, as a spreadsheet numbers it) and the column. Extra columns are ignored.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kechuang.dispatch.assign import Result
 from kechuang.dispatch.fit import CommissionerText, RequestText
+from kechuang.kit.csvfile import check_unique_ids, read_rows
 from kechuang.kit.errors import InvalidInput
 from kechuang.kit.safe_export import write_csv
 
@@ -32,9 +31,6 @@ OUT_COLUMNS = ("request_id", "kind", "rank", "commissioner_id", "fit", "note")
 MAX_TEAM = 50
 MAX_CAPACITY = 1000
 
-csv.field_size_limit(16 * 1024 * 1024)
-
-
 @dataclass(frozen=True)
 class FileRequest:
     text: RequestText
@@ -46,65 +42,6 @@ class FileCommissioner:
     text: CommissionerText
     name: str
     capacity: int
-
-
-def _decode(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"无法读取文件 {path}：{exc.strerror}",
-                           f"Cannot read {path}: {exc.strerror}") from exc
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(f"文件 {path} 不是 UTF-8 或 GB18030 编码的文本。",
-                       f"{path} is not UTF-8 or GB18030 text.")
-
-
-def _rows(path: Path, required: Sequence[str], optional: Sequence[str],
-          allow_empty: bool = False) -> list[tuple[int, dict[str, str]]]:
-    text = _decode(path)
-    if not text.strip():
-        raise InvalidInput(f"文件 {path} 为空：需要表头 {','.join(required)} 和数据行。",
-                           f"{path} is empty: needs the header {','.join(required)} and rows.")
-    try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise InvalidInput(f"文件 {path} 不是有效的 CSV：{exc}",
-                           f"{path} is not valid CSV: {exc}") from exc
-    header = [h.strip().lower() for h in records[0]]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InvalidInput(
-            f"文件 {path} 第 1 行（表头）缺少列：{'、'.join(missing)}；需要 {','.join(required)}。",
-            f"{path} row 1 (header) lacks column(s) {', '.join(missing)}.")
-    where = {c: header.index(c) for c in (*required, *optional) if c in header}
-    rows: list[tuple[int, dict[str, str]]] = []
-    for number, record in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) < len(header):
-            record = record + [""] * (len(header) - len(record))
-        rows.append((number, {c: record[i].strip() for c, i in where.items()}))
-    if not rows and not allow_empty:
-        raise InvalidInput(f"文件 {path} 只有表头，没有数据行。", f"{path} has no rows.")
-    return rows
-
-
-def _ids(path: Path, rows: list[tuple[int, dict[str, str]]]) -> None:
-    seen: dict[str, int] = {}
-    for number, row in rows:
-        ident = row["id"]
-        if not ident:
-            raise InvalidInput(f"文件 {path} 第 {number} 行 id 列：编号为空。",
-                               f"{path} row {number} column id: empty id.")
-        if ident in seen:
-            raise InvalidInput(
-                f"文件 {path} 第 {number} 行 id 列：编号“{ident}”与第 {seen[ident]} 行重复。",
-                f"{path} row {number} column id: id {ident!r} repeats row {seen[ident]}.")
-        seen[ident] = number
 
 
 def _int(path: Path, number: int, column: str, value: str, low: int, high: int,
@@ -125,8 +62,8 @@ def _int(path: Path, number: int, column: str, value: str, low: int, high: int,
 
 
 def read_requests(path: Path) -> list[FileRequest]:
-    rows = _rows(path, REQUEST_COLUMNS, REQUEST_OPTIONAL)
-    _ids(path, rows)
+    rows = read_rows(path, REQUEST_COLUMNS, REQUEST_OPTIONAL, strip=True)
+    check_unique_ids(path, rows)
     out: list[FileRequest] = []
     for number, r in rows:
         if not (r["title"] or r.get("description", "")):
@@ -140,8 +77,8 @@ def read_requests(path: Path) -> list[FileRequest]:
 
 
 def read_commissioners(path: Path) -> list[FileCommissioner]:
-    rows = _rows(path, COMMISSIONER_COLUMNS, COMMISSIONER_OPTIONAL)
-    _ids(path, rows)
+    rows = read_rows(path, COMMISSIONER_COLUMNS, COMMISSIONER_OPTIONAL, strip=True)
+    check_unique_ids(path, rows)
     out: list[FileCommissioner] = []
     for number, r in rows:
         cap = _int(path, number, "capacity", r["capacity"], 0, MAX_CAPACITY)
@@ -158,7 +95,7 @@ def read_conflicts(path: Path, request_ids: set[str],
                    commissioner_ids: set[str]) -> set[tuple[str, str]]:
     """Declared conflicts as (request id, commissioner id); unknown ids are an error (a typo
     would otherwise silently let a conflicted commissioner through)."""
-    rows = _rows(path, CONFLICT_COLUMNS, ("reason",), allow_empty=True)
+    rows = read_rows(path, CONFLICT_COLUMNS, ("reason",), strip=True, allow_empty=True)
     out: set[tuple[str, str]] = set()
     for number, r in rows:
         if r["request_id"] not in request_ids:

@@ -19,7 +19,7 @@ from kechuang.lists.schemas import (
 )
 from kechuang.lists.schemes import shipped_scheme
 from kechuang.models.scoring import ScoringRun
-from kechuang.web.deps import BUREAU, DB, EVERYONE, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, EVERYONE, CurrentActor, OptYear, RowId, allow
 
 router = APIRouter(tags=["lists"])
 ADMIN = frozenset({"bureau_admin"})
@@ -51,7 +51,7 @@ def current_lists(db: DB) -> list[RunOut]:
 
 
 @router.get("/lists/stats", dependencies=[allow(BUREAU)])
-def yearly_stats(db: DB, actor: CurrentActor, system: str, year: int | None = None,
+def yearly_stats(db: DB, actor: CurrentActor, system: str, year: OptYear = None,
                  unpublished: bool = False) -> dict[str, Any]:
     report = stats.yearly_stats(db, actor, system, year=year, published_only=not unpublished)
     return report.as_dict()

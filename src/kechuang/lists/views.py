@@ -20,7 +20,7 @@ from kechuang.lists import service, stats
 from kechuang.lists.schemes import LoadedScheme, parse_scheme, shipped_scheme, shipped_schemes
 from kechuang.models.scoring import ScoringRun
 from kechuang.web import nav
-from kechuang.web.deps import BUREAU, DB, EVERYONE, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, EVERYONE, CurrentActor, OptYear, RowId, allow
 from kechuang.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -114,7 +114,7 @@ def manage(request: Request, db: DB, actor: CurrentActor, done: str | None = Non
 
 @router.get("/lists/stats", dependencies=[allow(BUREAU)])
 def stats_page(request: Request, db: DB, actor: CurrentActor, system: str | None = None,
-               year: int | None = None, unpublished: bool = False):
+               year: OptYear = None, unpublished: bool = False):
     systems = repo.systems_with_runs(db, published_only=False)
     system_id = system or (systems[0][0] if systems else None)
     report = None

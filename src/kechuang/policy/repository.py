@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
-from kechuang.db import is_sqlite
+from kechuang.db import bulk_insert
 from kechuang.models import Enterprise, PolicyResult, PolicyRun, Region
 
 #: rows per executemany call: bounded memory for the parameter lists
-CHUNK = 50_000
 
 
 _COLUMNS = ("run_id", "enterprise_id", "verdict", "score", "score_min", "score_max", "failed",
@@ -35,24 +34,7 @@ def insert_results(session: Session, run_id: int, rows: pd.DataFrame) -> int:
     columns = [frame[c].to_numpy(dtype=object).tolist() for c in _COLUMNS]
     for i in (1, 9):  # ids and hashes as Python ints
         columns[i] = [int(v) for v in columns[i]]
-    names = ", ".join('"values"' if c == "values" else c for c in _COLUMNS)
-    dbapi: Any = session.connection().connection.driver_connection
-    if is_sqlite(session):
-        marks = ", ".join("?" for _ in _COLUMNS)
-        cursor = dbapi.cursor()
-        try:
-            for start in range(0, len(frame), CHUNK):
-                cursor.executemany(
-                    f"INSERT INTO policy_result ({names}) VALUES ({marks})",
-                    zip(*(c[start:start + CHUNK] for c in columns), strict=True))
-        finally:
-            cursor.close()
-    else:
-        with dbapi.cursor() as cursor, cursor.copy(
-                f"COPY policy_result ({names}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-    return len(frame)
+    return bulk_insert(session, "policy_result", list(_COLUMNS), columns)
 
 
 def runs_with_region(session: Session) -> list[Any]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from kechuang.kit.errors import InvalidInput
 from kechuang.robustness import repository as repo
 from kechuang.robustness import service
-from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, CurrentActor, Offset, PageSize, RowId, allow
 
 router = APIRouter(tags=["robustness"])
 
@@ -54,7 +54,7 @@ def analysis(db: DB, actor: CurrentActor, analysis_id: RowId) -> dict[str, Any]:
 
 @router.get("/robustness/{analysis_id}/results", dependencies=[allow(BUREAU)])
 def analysis_results(db: DB, actor: CurrentActor, analysis_id: RowId,
-                     only_unstable: bool = False, limit: int = 100, offset: int = 0
+                     only_unstable: bool = False, limit: PageSize = 100, offset: Offset = 0
                      ) -> dict[str, Any]:
     """Per enterprise (in the actor's scope), widest interval first: median rank, 5th and
     95th percentile rank, robust, with the run's points, rank, stage and list tier."""

@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
-from kechuang.db import is_sqlite
+from kechuang.db import bulk_insert
 from kechuang.models import Enterprise
 from kechuang.models.scoring import RobustnessResult, RobustnessRun, ScoreResult, ScoringRun
 
-CHUNK = 50_000
 #: cohort columns a run keeps per enterprise (ScoreResult), usable by systems and rules
 RESULT_COHORTS = ("stage", "industry_section", "region_code")
 
@@ -53,23 +52,8 @@ def insert_results(session: Session, analysis_id: int, ids: np.ndarray, median: 
         np.asarray(p95, dtype=np.float64)[order].tolist(),
         [bool(v) for v in np.asarray(robust)[order].tolist()],
     ]
-    names = "analysis_id, enterprise_id, median_rank, rank_p05, rank_p95, robust"
-    dbapi: Any = session.connection().connection.driver_connection
-    if is_sqlite(session):
-        cursor = dbapi.cursor()
-        try:
-            for start in range(0, len(order), CHUNK):
-                cursor.executemany(
-                    f"INSERT INTO robustness_result ({names}) VALUES (?, ?, ?, ?, ?, ?)",
-                    zip(*(c[start:start + CHUNK] for c in columns), strict=True))
-        finally:
-            cursor.close()
-    else:
-        with dbapi.cursor() as cursor, cursor.copy(
-                f"COPY robustness_result ({names}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-    return len(order)
+    return bulk_insert(session, "robustness_result", ["analysis_id", "enterprise_id",
+                       "median_rank", "rank_p05", "rank_p95", "robust"], columns)
 
 
 def latest_analysis(session: Session, scoring_run_id: int) -> RobustnessRun | None:

@@ -15,7 +15,7 @@ from kechuang.robustness import i18n as _i18n  # noqa: F401  (registers the UI s
 from kechuang.robustness import repository as repo
 from kechuang.robustness import service
 from kechuang.web import nav
-from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, RowId, allow
 from kechuang.web.i18n import translate
 from kechuang.web.render import locale_of, render
 
@@ -89,7 +89,7 @@ def _rows_context(db: Any, actor: Any, analysis_id: RowId, page: int, only_unsta
 
 @router.get("/robustness/{analysis_id}", dependencies=[allow(BUREAU)])
 def analysis_page(request: Request, db: DB, actor: CurrentActor, analysis_id: RowId,
-                  page: int = 1, only_unstable: bool = True):
+                  page: PageNo = 1, only_unstable: bool = True):
     ctx = _rows_context(db, actor, analysis_id, page, only_unstable)
     rr = ctx["rr"]
     factors = service.sensitivity_rows(rr)
@@ -106,6 +106,6 @@ def analysis_page(request: Request, db: DB, actor: CurrentActor, analysis_id: Ro
 
 @router.get("/robustness/{analysis_id}/rows", dependencies=[allow(BUREAU)])
 def analysis_rows(request: Request, db: DB, actor: CurrentActor, analysis_id: RowId,
-                  page: int = 1, only_unstable: bool = False):
+                  page: PageNo = 1, only_unstable: bool = False):
     return render(request, "robustness/_rows.html",
                   _rows_context(db, actor, analysis_id, page, only_unstable))

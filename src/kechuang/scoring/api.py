@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from kechuang.scoring import repository as repo
 from kechuang.scoring import service
-from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, PageSize, RowId, allow
 
 router = APIRouter(tags=["scoring"])
 
@@ -37,7 +37,7 @@ def run(db: DB, actor: CurrentActor, run_id: RowId) -> dict[str, Any]:
 @router.get("/scoring/runs/{run_id}/results", dependencies=[allow(BUREAU)])
 def results(db: DB, actor: CurrentActor, run_id: RowId, industry: str | None = None,
             region: str | None = None, stage: str | None = None, tier: str | None = None,
-            page: int = 1, size: int = 50) -> dict[str, Any]:
+            page: PageNo = 1, size: PageSize = 50) -> dict[str, Any]:
     """One page of the run's ranking over the caller's enterprises (filters optional)."""
     p = service.ranking(db, actor, run_id, industry=industry, region=region, stage=stage,
                         tier=tier, page=page, size=size)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import region_code_in_scope
-from kechuang.db import is_sqlite
+from kechuang.db import bulk_insert
 from kechuang.kit.errors import NotFound
 from kechuang.models import Region
 from kechuang.models.scoring import ScoreColumn, ScoreResult, ScoringRun
@@ -27,7 +27,6 @@ from kechuang.scoring.catalogue import available_systems, load_system
 __all__ = ["available_systems", "covering_runs", "insert_columns", "insert_results",
            "latest_run", "load_system", "run_columns", "run_values_at", "runs_of"]
 
-CHUNK = 50_000
 RESULT_COLUMNS = ("run_id", "enterprise_id", "points", "rank", "list_rank", "percentile",
                   "rank_industry", "rank_region", "rank_cohort", "industry_section",
                   "region_code", "stage", "list_tier", "veto", "prev_points", "prev_rank",
@@ -60,24 +59,7 @@ def insert_results(session: Session, run_id: int, frame: pd.DataFrame) -> int:
         return 0
     frame = frame.assign(run_id=run_id)
     columns = [_as_list(frame[c].to_numpy(), c in INT_COLUMNS) for c in RESULT_COLUMNS]
-    names = ", ".join(f'"{c}"' if c in ("rank", "groups") else c for c in RESULT_COLUMNS)
-    dbapi: Any = session.connection().connection.driver_connection
-    if is_sqlite(session):
-        marks = ", ".join("?" for _ in RESULT_COLUMNS)
-        cursor = dbapi.cursor()
-        try:
-            for start in range(0, len(frame), CHUNK):
-                cursor.executemany(
-                    f"INSERT INTO score_result ({names}) VALUES ({marks})",
-                    zip(*(c[start:start + CHUNK] for c in columns), strict=True))
-        finally:
-            cursor.close()
-    else:
-        with dbapi.cursor() as cursor, cursor.copy(
-                f"COPY score_result ({names}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
-    return len(frame)
+    return bulk_insert(session, "score_result", list(RESULT_COLUMNS), columns)
 
 
 def insert_columns(session: Session, run_id: int, arrays: dict[str, np.ndarray]) -> int:

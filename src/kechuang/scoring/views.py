@@ -21,7 +21,7 @@ from kechuang.scoring import i18n as _i18n  # noqa: F401  (registers the UI stri
 from kechuang.scoring import repository as repo
 from kechuang.scoring import service
 from kechuang.web import nav
-from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
+from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, RowId, allow
 from kechuang.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +88,7 @@ def _filters(industry: str | None, region: str | None, stage: str | None,
 @router.get("/scoring/runs/{run_id}", dependencies=[allow(BUREAU)])
 def run_page(request: Request, db: DB, actor: CurrentActor, run_id: RowId,
              industry: str | None = None, region: str | None = None,
-             stage: str | None = None, tier: str | None = None, page: int = 1):
+             stage: str | None = None, tier: str | None = None, page: PageNo = 1):
     run = repo.get_run(db, actor, run_id)
     chosen = _filters(industry, region, stage, tier)
     ranking = service.ranking(db, actor, run_id, page=page, industry=chosen["industry"],

@@ -15,7 +15,7 @@ from kechuang.tiers import repository as repo
 from kechuang.tiers import service
 from kechuang.tiers.schemas import rules
 from kechuang.web import nav
-from kechuang.web.deps import BUREAU, DB, CurrentActor, allow
+from kechuang.web.deps import BUREAU, DB, CurrentActor, OptYear, allow
 from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,8 +36,8 @@ def _pool_context(db: DB, actor: CurrentActor, tier: str | None, year: int | Non
 
 @router.get("/tiers", dependencies=[allow(BUREAU)])
 def tiers_page(request: Request, db: DB, actor: CurrentActor, tier: str | None = None,
-               q: str | None = None, year_from: int | None = None,
-               year_to: int | None = None, done: int | None = None):
+               q: str | None = None, year_from: OptYear = None,
+               year_to: OptYear = None, done: int | None = None):
     overview = service.snapshot_overview(db, actor)
     years = [o["year"] for o in overview]
     sankey = None
@@ -65,7 +65,7 @@ def tiers_page(request: Request, db: DB, actor: CurrentActor, tier: str | None =
 
 @router.get("/tiers/pool", dependencies=[allow(BUREAU)])
 def pool_partial(request: Request, db: DB, actor: CurrentActor, tier: str | None = None,
-                 q: str | None = None, year: int | None = None):
+                 q: str | None = None, year: OptYear = None):
     return render(request, "tiers/_pool.html", _pool_context(db, actor, tier, year, q))
 
 

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
@@ -125,3 +125,9 @@ def allowed_roles_of(dependant_calls: list[Callable[..., Any]]) -> frozenset[str
 
 #: a row id in a URL path: bounded, so an absurd number is a 422, never a database error
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: bounded query parameters shared by the JSON API and the pages
+Year = Annotated[int, Query(ge=1900, le=2100)]
+OptYear = Annotated[int | None, Query(ge=1900, le=2100)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
