@@ -105,16 +105,31 @@ def db_factory(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     factory.close()
 
 
+def _release(engine: Engine) -> None:
+    """Stop job workers and close pooled connections, so a long run never exhausts the
+    PostgreSQL cluster's connection slots (each test has its own database)."""
+    from kechuang.db import dispose_engines
+    from kechuang.jobs.service import stop_workers
+
+    stop_workers()
+    engine.dispose()
+    dispose_engines()
+
+
 @pytest.fixture
-def engine(db_factory: DatabaseFactory) -> Engine:
+def engine(db_factory: DatabaseFactory) -> Iterator[Engine]:
     """A fresh, migrated database holding the seeded test county."""
-    return db_factory.engine(seeded=True)
+    e = db_factory.engine(seeded=True)
+    yield e
+    _release(e)
 
 
 @pytest.fixture
-def empty_engine(db_factory: DatabaseFactory) -> Engine:
+def empty_engine(db_factory: DatabaseFactory) -> Iterator[Engine]:
     """A fresh database with no schema at all (for migration and init tests)."""
-    return db_factory.engine(seeded=False)
+    e = db_factory.engine(seeded=False)
+    yield e
+    _release(e)
 
 
 @pytest.fixture

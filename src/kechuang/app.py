@@ -55,7 +55,18 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
+        response: Response
+        if b"%00" in request.scope.get("query_string", b"") or "\x00" in request.url.path:
+            # PostgreSQL text cannot hold NUL and no field of ours has one: refuse at the edge
+            problems = [{"where": "query", "reason": "含有空字符（NUL） contains a NUL character"}]
+            if _wants_json(request):
+                response = JSONResponse({"error": "invalid_input", "message": "输入无效",
+                                         "details": {"problems": problems}}, status_code=422)
+            else:
+                response = Response("输入无效：请求中含有空字符（NUL）", status_code=422,
+                                    media_type="text/plain; charset=utf-8")
+        else:
+            response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -309,6 +309,7 @@ def recover_stale(engine: Engine) -> int:
 class _Worker:
     engine: Engine
     wake: threading.Event
+    stop: threading.Event
     thread: threading.Thread
 
 
@@ -316,12 +317,12 @@ _workers: dict[int, _Worker] = {}
 _workers_lock = threading.Lock()
 
 
-def _loop(engine: Engine, wake_event: threading.Event) -> None:
+def _loop(engine: Engine, wake_event: threading.Event, stop_event: threading.Event) -> None:
     try:
         recover_stale(engine)
     except Exception:
         log.exception("job recovery failed")
-    while True:
+    while not stop_event.is_set():
         try:
             run_pending(engine)
         except OperationalError as exc:  # the database is unreachable: try again later
@@ -339,13 +340,26 @@ def wake(engine: Engine) -> None:
     with _workers_lock:
         w = _workers.get(id(engine))
         if w is None or not w.thread.is_alive() or w.engine is not engine:
-            ev = threading.Event()
-            th = threading.Thread(target=_loop, args=(engine, ev), daemon=True,
+            ev, stop = threading.Event(), threading.Event()
+            th = threading.Thread(target=_loop, args=(engine, ev, stop), daemon=True,
                                   name=f"kechuang-jobs-{id(engine)}")
-            w = _Worker(engine, ev, th)
+            w = _Worker(engine, ev, stop, th)
             _workers[id(engine)] = w
             th.start()
     w.wake.set()
+
+
+def stop_workers(engine: Engine | None = None, timeout: float = 10.0) -> None:
+    """Stop the in-process worker of ``engine`` (every worker when None) after its current
+    job, so that its database connections can be released (shutdown, tests)."""
+    with _workers_lock:
+        stopping = [w for w in _workers.values() if engine is None or w.engine is engine]
+        for w in stopping:
+            _workers.pop(id(w.engine), None)
+    for w in stopping:
+        w.stop.set()
+        w.wake.set()
+        w.thread.join(timeout)
 
 
 # --------------------------------------------------------------------------- reading
