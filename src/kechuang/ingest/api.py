@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from kechuang.ingest.schemas import BatchOut
 from kechuang.ingest.service import do_import, list_batches, visible_batch
 from kechuang.ingest.views import IMPORTERS, _template_entry, read_upload
-from kechuang.web.deps import DB, CurrentActor, allow
+from kechuang.web.deps import DB, CurrentActor, RowId, allow
 
 router = APIRouter(tags=["imports"])
-MAX_ID = 2**31 - 1
 
 
 @router.get("/imports", dependencies=[allow(IMPORTERS)], response_model=list[BatchOut])
@@ -29,7 +28,7 @@ def api_batches(db: DB, actor: CurrentActor,
 
 
 @router.get("/imports/{batch_id}", dependencies=[allow(IMPORTERS)], response_model=BatchOut)
-def api_batch(db: DB, actor: CurrentActor, batch_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+def api_batch(db: DB, actor: CurrentActor, batch_id: RowId
               ) -> BatchOut:
     return BatchOut.model_validate(visible_batch(db, actor, batch_id))
 

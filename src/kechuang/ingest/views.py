@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -28,12 +28,11 @@ from kechuang.ingest.service import (
 from kechuang.ingest.template_store import TemplateEntry, do_save_template, templates_for
 from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise, Fact, ImportReport, Metric
-from kechuang.web.deps import DB, CurrentActor, allow
+from kechuang.web.deps import DB, CurrentActor, RowId, allow
 from kechuang.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IMPORTERS = frozenset({"bureau_admin", "bureau_staff", "department"})
 SHOWN_PROBLEMS = 500
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

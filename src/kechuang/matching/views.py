@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -49,7 +49,7 @@ from kechuang.models.matching import (
     TechDemand,
 )
 from kechuang.web import nav
-from kechuang.web.deps import BUREAU, DB, EVERYONE, LOGGED_IN, CurrentActor, allow
+from kechuang.web.deps import BUREAU, DB, EVERYONE, LOGGED_IN, CurrentActor, RowId, allow
 from kechuang.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +62,7 @@ PROFILE_EDITORS = BUREAU | {"institute", "expert"}
 PER_PAGE = 50
 #: a record id in a path: a positive 32-bit integer (larger ones cannot exist, and SQLite
 #: would refuse to bind them)
-RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RecordId = RowId
 
 nav.register("/matching", "matching.nav.hub", EVERYONE, 50)
 
