@@ -145,8 +145,9 @@ def ablation(corpus_docs: list, queries: list[dict[str, str]],
         print(line(name, evaluate(run, qrels)), flush=True)
 
 
-FUSIONS = [("min-max, alpha 0.5 (default)", {}), ("min-max, alpha 0.3", {"alpha": 0.3}),
-           ("min-max, alpha 0.7", {"alpha": 0.7}), ("RRF k=60", {"method": "rrf"}),
+FUSIONS = [("z-score, alpha 0.5 (default)", {}), ("z-score, alpha 0.3", {"alpha": 0.3}),
+           ("z-score, alpha 0.7", {"alpha": 0.7}),
+           ("min-max, alpha 0.5", {"method": "minmax"}), ("RRF k=60", {"method": "rrf"}),
            ("dense only", {"_dense": True})]
 
 

@@ -30,6 +30,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"kechuang database backend: {BACKEND}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches of the throwaway databases (matcher snapshots) go to the test run's temporary
+    folder, not to the checkout's var/cache."""
+    before = os.environ.get("KECHUANG_CACHE_DIR")
+    os.environ["KECHUANG_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("KECHUANG_CACHE_DIR", None)
+    else:
+        os.environ["KECHUANG_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[object]:
     from tests.support.pgcluster import start_cluster

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     ui_templates_dir: str | None = Field(
         default=None, description="Folder whose Jinja templates override the built-in pages"
     )
+    cache_dir: str = Field(
+        default="var/cache",
+        description="Folder of rebuildable caches (matcher index snapshots of a server "
+        "database, document vectors)",
+    )
 
     @classmethod
     def settings_customise_sources(

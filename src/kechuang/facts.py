@@ -191,7 +191,11 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     for code, values in _read_attributes(session, cols.attributes, ids, scope, ent_ids,
                                          sqlite).items():
         out[code] = np.repeat(values, ny)
-    return pd.DataFrame(out)
+    # text columns stay Python objects: letting pandas infer its Arrow string dtype costs a
+    # conversion per column here and another back to objects in every consumer
+    return pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
+                         if getattr(values, "dtype", None) is np.dtype(object) else values
+                         for name, values in out.items()})
 
 
 def _read_attributes(session: Session, attrs: list[MetricDef], ids: dict[str, int],

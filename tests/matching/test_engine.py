@@ -3,6 +3,7 @@ changes, field and region boosts, explanations, the bureau's synonyms, bad queri
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -138,6 +139,8 @@ def test_a_new_process_starts_from_the_snapshot_and_catches_up(engine):
     built = RegistryMatcher(engine)
     built.rebuild()
     assert snapshot_path(engine).exists()
+    if engine.url.get_backend_name() != "sqlite":  # a server database's: in the cache dir
+        assert snapshot_path(engine).is_relative_to(os.environ["KECHUANG_CACHE_DIR"])
     later = add(engine, title="碳化硅衬底抛光")  # after the snapshot
     fresh = RegistryMatcher(engine)  # as another worker would
     calls: list[str] = []

@@ -251,8 +251,8 @@ def test_results_do_not_depend_on_chunking(loaded: Engine, monkeypatch):
         assert (a.input_hash, a.counts, a.enterprises) == (b.input_hash, b.counts,
                                                            b.enterprises)
         with unit_of_work(loaded) as s:
-            rows_a = [tuple(r) for r in repo.run_results(s, a.run_id)]
-            rows_b = [tuple(r) for r in repo.run_results(s, b.run_id)]
+            rows_a = repo.run_results(s, a.run_id)
+            rows_b = repo.run_results(s, b.run_id)
         assert rows_a == rows_b and len(rows_a) == a.enterprises
 
 

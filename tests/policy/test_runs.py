@@ -7,14 +7,15 @@ import math
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select, text
 from typer.testing import CliRunner
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
 from kechuang.facts import read_facts
 from kechuang.ingest.service import do_import
-from kechuang.models import AuditEvent, Enterprise, PolicyResult, PolicyRun
+from kechuang.migrate import downgrade, upgrade
+from kechuang.models import AuditEvent, Enterprise, PolicyResultBlock, PolicyRun
 from kechuang.policy import repository as repo
 from kechuang.policy.evaluate import evaluate
 from kechuang.policy.loader import builtin_policies
@@ -89,7 +90,9 @@ def _same(stored: float | None, computed: float) -> bool:
 def _results(engine: Engine, run_id: int) -> dict[str, tuple]:
     with unit_of_work(engine) as s:
         codes = dict(s.execute(select(Enterprise.id, Enterprise.uscc)).all())
-        return {codes[r[0]]: tuple(r[1:]) for r in repo.run_results(s, run_id)}
+        return {codes[r.enterprise_id]: (r.verdict, r.score, r.score_min, r.score_max,
+                                         r.failed, r.missing, r.values, r.input_hash)
+                for r in repo.run_results(s, run_id)}
 
 
 def test_run_persists_the_file_engine_verdicts(loaded: Engine) -> None:
@@ -142,7 +145,7 @@ def test_rerun_gives_identical_numbers_and_audits(loaded: Engine) -> None:
         audits = s.scalar(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "policy.run"))
         assert audits == 4
-        assert s.scalar(select(func.count()).select_from(PolicyResult)) == 4 * 6
+        assert s.scalar(select(func.sum(PolicyResultBlock.rows))) == 4 * 6
 
 
 def test_changed_facts_change_the_input_hash_not_old_results(loaded: Engine) -> None:
@@ -180,3 +183,21 @@ def test_cli_policy_run(loaded: Engine, monkeypatch: pytest.MonkeyPatch) -> None
         dispose_engines()
     with unit_of_work(loaded) as s:
         assert s.scalar(select(func.count()).select_from(PolicyRun)) == 1
+
+
+def test_stored_results_survive_the_block_migration_down_and_up(loaded: Engine) -> None:
+    """Migration 0009 packs rows into blocks and unpacks them on the way down: a bureau
+    upgrading keeps every earlier run's results exactly."""
+    with unit_of_work(loaded) as s:
+        runs = do_run_policies(s, Actor.command_line(), ["hte", "tech_sme"], AS_OF)
+    before = {r.run_id: _results(loaded, r.run_id) for r in runs}
+    assert any(row[4] for rows in before.values() for row in rows.values())  # failed leaves
+    downgrade(loaded, "0008")
+    with loaded.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT count(*) FROM policy_result")).scalar_one()
+        tables = set(inspect(conn).get_table_names())
+    assert stored == sum(len(rows) for rows in before.values())
+    assert "policy_result_block" not in tables
+    upgrade(loaded)
+    assert {run_id: _results(loaded, run_id) for run_id in before} == before

@@ -3,12 +3,15 @@ inputs; the bureau overview and web-started runs (CSRF, audit); scope of the JSO
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
+from kechuang.jobs import service as jobs
 from kechuang.models import AuditEvent, PolicyRun
 from kechuang.policy.service import do_run_policies
 from tests.conftest import login
@@ -101,6 +104,7 @@ def test_api_failed_leaves_carry_clause_and_gap(app, ran) -> None:
 
 def test_overview_and_web_run(app, engine) -> None:
     import_all(engine)
+    jobs.set_background(engine, False)  # the test runs the queued job itself
     client = TestClient(app)
     csrf = login(client, "admin")
     page = client.get("/policies")
@@ -115,7 +119,18 @@ def test_overview_and_web_run(app, engine) -> None:
     r = client.post("/policies/run", data={"as_of": "2025-03-01", "csrf_token": csrf},
                     follow_redirects=False)
     assert r.status_code == 303
-    page = client.get(r.headers["location"])
+    m = re.fullmatch(r"/jobs/(\d+)", r.headers["location"])
+    assert m, r.headers["location"]
+    job_id = int(m.group(1))
+    assert client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "queued"
+    with unit_of_work(engine) as s:  # nothing is computed in the request itself
+        assert s.scalar(select(func.count()).select_from(PolicyRun)) == 0
+    assert jobs.run_pending(engine) >= 1
+    body = client.get(f"/api/v1/jobs/{job_id}").json()
+    assert body["status"] == "done", body
+    assert {run["policy_id"] for run in body["result"]["runs"]} >= {"tech_sme", "hte"}
+    assert f'href="{body["result"]["url"]}"' in client.get(f"/jobs/{job_id}").text
+    page = client.get(body["result"]["url"])
     assert "已完成" in page.text and 'data-verdict="eligible"' in page.text
     with unit_of_work(engine) as s:
         runs = s.scalars(select(PolicyRun)).all()

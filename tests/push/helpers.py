@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kechuang.models import Enterprise, PolicyResult, PolicyRun
+from kechuang.models import Enterprise, PolicyRun
+from kechuang.policy import repository as policy_repo
 from tests.support.seed import HOME_COUNTY, OTHER_COUNTY, uscc
 
 
@@ -34,11 +37,22 @@ def make_run(session: Session, policy_id: str, verdicts: dict[int, str], *,
                     counts={}, actor="test")
     session.add(run)
     session.flush()
-    for eid, verdict in verdicts.items():
-        lo, hi = (scores or {}).get(eid, (None, None))
-        session.add(PolicyResult(run_id=run.id, enterprise_id=eid, verdict=verdict,
-                                 score=None if lo is None else (lo + hi) / 2, score_min=lo,
-                                 score_max=hi, failed=(failed or {}).get(eid, []),
-                                 missing=[], values={}, input_hash=0))
+    eids = sorted(verdicts)
+    bounds = [(scores or {}).get(eid, (np.nan, np.nan)) for eid in eids]
+    leaves = sorted({leaf for names in (failed or {}).values() for leaf in names})
+    frame = pd.DataFrame({
+        "enterprise_id": np.array(eids, dtype=np.int64),
+        "verdict": [verdicts[eid] for eid in eids],
+        "n_failed": np.array([len((failed or {}).get(eid, [])) for eid in eids],
+                             dtype=np.int16),
+        "score": [(lo + hi) / 2 for lo, hi in bounds],
+        "score_min": [lo for lo, _ in bounds],
+        "score_max": [hi for _, hi in bounds],
+        "input_hash": np.zeros(len(eids), dtype=np.int64),
+        "missing": [""] * len(eids),
+        **{f"failed:{leaf}": [leaf in (failed or {}).get(eid, []) for eid in eids]
+           for leaf in leaves},
+    })
+    policy_repo.insert_results(session, run.id, frame)
     session.flush()
     return run.id

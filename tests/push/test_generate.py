@@ -15,6 +15,7 @@ from kechuang.kit import events
 from kechuang.models import AuditEvent, Enterprise
 from kechuang.models.push import PushMessage, PushMute
 from kechuang.policy.service import do_run_policies
+from kechuang.push import service as push_service
 from kechuang.push.schemas import rules
 from kechuang.push.service import do_push_after_runs
 from tests.policy.rundata import AS_OF, U1, U2, U5, import_all
@@ -84,7 +85,11 @@ def loaded(engine: Engine) -> Engine:
     return engine
 
 
-def test_real_run_near_gap_amount_mutes_and_idempotent_reruns(loaded: Engine):
+@pytest.mark.parametrize("few", [2_000, 0], ids=["read-by-id", "read-by-block"])
+def test_real_run_near_gap_amount_mutes_and_idempotent_reruns(loaded: Engine, monkeypatch,
+                                                             few: int):
+    # candidates are re-read by id (a handful) or by whole blocks of ids (many): same result
+    monkeypatch.setattr(push_service, "FEW_CANDIDATES", few)
     with unit_of_work(loaded) as s:
         u1 = s.scalar(select(Enterprise.id).where(Enterprise.uscc == U1))
         s.add(PushMute(enterprise_id=u1, policy_id="tech_sme"))

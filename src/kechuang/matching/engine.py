@@ -59,12 +59,15 @@ log = logging.getLogger(__name__)
 
 def snapshot_path(engine: Engine) -> Path:
     """Where the indexes of ``engine``'s database are kept between processes: next to a
-    SQLite file, else under var/cache/matching (one file per database URL)."""
+    SQLite file, else under the ``cache_dir`` setting's ``matching/`` (one file per
+    database URL)."""
+    from kechuang.config import get_settings
+
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database + ".matching.pkl")
     key = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return Path("var/cache/matching") / f"registry-{key}.pkl"
+    return Path(get_settings().cache_dir) / "matching" / f"registry-{key}.pkl"
 
 
 def params() -> Params:

@@ -2,10 +2,14 @@
 fused into one ranking. Registries feed it ``Document``s (add / update / remove / rebuild).
 
 Fusion (``hybrid``): each side's scores over the union of both sides' top ``depth``
-candidates are min–max normalised to [0, 1] and combined as
-``alpha · lexical + (1 − alpha) · dense``. Min–max rather than raw scores because BM25 is
-unbounded and query-length dependent while cosine similarities of e5 sit in a narrow band
-(≈0.7–0.9); rank fusion (RRF) was measured too (docs/bench-notes/matching.md).
+candidates are standardised (z-scores: minus the candidates' mean, over their standard
+deviation) and combined as ``alpha · lexical + (1 − alpha) · dense``. Raw scores cannot be
+added — BM25 is unbounded and query-length dependent while cosine similarities of e5 sit in
+a narrow band (≈0.7–0.9). Z-scores rather than min–max because min–max rescales by the two
+extreme candidates only, so one outlying BM25 score (a document repeating a query term)
+squashes every other candidate's lexical evidence towards 0; the z-score uses the spread of
+all candidates. Min–max and rank fusion (RRF) remain as options and were measured too
+(docs/bench-notes/matching.md).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Fusion:
-    method: Literal["minmax", "rrf"] = "minmax"
-    alpha: float = 0.5  # weight of the lexical side in min–max fusion
+    method: Literal["zscore", "minmax", "rrf"] = "zscore"
+    alpha: float = 0.5  # weight of the lexical side in score fusion
     depth: int = 100  # candidates taken from each side
     rrf_k: int = 60
 
@@ -183,8 +187,9 @@ class Matcher:
         # every candidate's true lexical score (0 when it shares no term with the query)
         lex_arr = self.lexical.scores_of(all_lex, ids)
         den_arr = self.dense.similarity(vector, ids)
-        combined = (self.fusion.alpha * _minmax(lex_arr)
-                    + (1 - self.fusion.alpha) * _minmax(den_arr))
+        normalise = _minmax if self.fusion.method == "minmax" else _zscore
+        combined = (self.fusion.alpha * normalise(lex_arr)
+                    + (1 - self.fusion.alpha) * normalise(den_arr))
         ranked_rows = sorted(range(len(ids)), key=lambda i: (-combined[i], ids[i]))
         return [Hit(ids[i], float(combined[i])) for i in ranked_rows[:k]]
 
@@ -198,3 +203,12 @@ def _minmax(values: FloatArray) -> FloatArray:
     if hi - lo <= 1e-12:
         return np.ones_like(values) if hi > 0 else np.zeros_like(values)
     return (values - lo) / (hi - lo)
+
+
+def _zscore(values: FloatArray) -> FloatArray:
+    """Standardised scores; all equal (one candidate, or no lexical match at all) → 0, so
+    that side adds nothing to the ranking."""
+    spread = float(values.std())
+    if spread <= 1e-12:
+        return np.zeros_like(values)
+    return (values - float(values.mean())) / spread

@@ -4,6 +4,9 @@ Why both: jieba's dictionary segmentation gives precise word matches (电池, �
 splits domain terms inconsistently between a short query and a long document; overlapping
 character bigrams match whatever the segmentation did. Words and bigrams are kept as
 separate terms (bigrams carry the prefix ``#``) so a two-character word is not counted twice.
+jieba runs without its HMM (the Viterbi guess at words missing from its dictionary): the
+bigrams already match such sequences, and without the HMM the analysis takes about a third
+less time with the same relevance (docs/bench-notes/matching.md).
 
 Normalisation is Unicode NFKC (full-width letters, digits and punctuation become half-width,
 e.g. ``ＰＭ２．５`` → ``pm2.5``) followed by case folding. Text is then split into runs of
@@ -93,7 +96,7 @@ def analyse(text: str, *, bigrams: bool = True, words: bool = True) -> list[str]
                 terms.append(run)
             continue
         if words:
-            for word in _jieba().cut(run, HMM=True):
+            for word in _jieba().cut(run, HMM=False):
                 if word not in STOP_WORDS:
                     terms.append(word)
         if bigrams:

@@ -10,7 +10,7 @@ from kechuang.models.enterprise import ATTR_PERIOD, Enterprise, Fact, ImportBatc
 from kechuang.models.ingest import ImportReport, ImportTemplateVersion
 from kechuang.models.jobs import Job
 from kechuang.models.orgs import Bank, Expert, Institute
-from kechuang.models.policy import PolicyResult, PolicyRun
+from kechuang.models.policy import PolicyResultBlock, PolicyRun
 from kechuang.models.reference import Department, Industry, Metric, Region
 from kechuang.models.scoring import (
     RobustnessResult,
@@ -39,7 +39,7 @@ __all__ = [
     "LoginAttempt",
     "LoginSession",
     "Metric",
-    "PolicyResult",
+    "PolicyResultBlock",
     "PolicyRun",
     "Region",
     "RobustnessResult",

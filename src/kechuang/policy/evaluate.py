@@ -129,7 +129,34 @@ class Frame:
     """The input table reshaped lazily into one column per (metric, year) and enterprise."""
 
     def __init__(self, data: Any, as_of: date) -> None:
-        df = _to_pandas(data)
+        df = self._checked(_to_pandas(data))
+        self.df = df
+        self.as_of = as_of
+        self.year = evaluation_year(as_of)
+        self.uscc = self._codes(df)
+        self.n = len(self.uscc)
+        self.metrics = metrics_by_code()
+        self._cache: dict[tuple[str, int], Arr] = {}
+        self._raw: dict[str, Arr] = {}
+        founded = self.column("founded_on", 0) if "founded_on" in df.columns else None
+        if founded is None:
+            self.founded_year = np.full(self.n, np.nan)
+        else:
+            days = founded.astype("float64")
+            ok = ~np.isnan(days)
+            fy = np.full(self.n, np.nan)
+            fy[ok] = (_EPOCH + days[ok].astype("int64")).astype("datetime64[Y]").astype(
+                int
+            ) + 1970
+            self.founded_year = fy
+
+    def _codes(self, df: pd.DataFrame) -> Arr:
+        """The enterprises' codes in order (sorted)."""
+        return np.array(sorted(df["uscc"].dropna().unique()), dtype=object)
+
+    def _checked(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The input with clean codes and integer years; refuses empty codes, non-years and
+        a second row for the same enterprise and year (naming the row)."""
         for col in ("uscc", "year"):
             if col not in df.columns:
                 raise InvalidInput(f"输入数据缺少列 {col}", f"input has no column {col}")
@@ -154,25 +181,7 @@ class Frame:
                 f"{df['year'].iloc[row]} 年数据重复出现（每家企业每年只能一行）",
                 f"row {row + 2}: duplicate enterprise and year",
             )
-        self.df = df
-        self.as_of = as_of
-        self.year = evaluation_year(as_of)
-        self.uscc = np.array(sorted(df["uscc"].dropna().unique()), dtype=object)
-        self.n = len(self.uscc)
-        self.metrics = metrics_by_code()
-        self._cache: dict[tuple[str, int], Arr] = {}
-        self._raw: dict[str, Arr] = {}
-        founded = self.column("founded_on", 0) if "founded_on" in df.columns else None
-        if founded is None:
-            self.founded_year = np.full(self.n, np.nan)
-        else:
-            days = founded.astype("float64")
-            ok = ~np.isnan(days)
-            fy = np.full(self.n, np.nan)
-            fy[ok] = (_EPOCH + days[ok].astype("int64")).astype("datetime64[Y]").astype(
-                int
-            ) + 1970
-            self.founded_year = fy
+        return df
 
     def in_business(self, offset: int) -> Arr:
         return np.isnan(self.founded_year) | (self.year - offset >= self.founded_year)

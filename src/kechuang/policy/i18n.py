@@ -26,8 +26,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Run #{run}, as of {as_of}, evaluation year {year}"),
     "policy.run.submit": ("运行全部内置政策", "Run all built-in policies"),
     "policy.run.as_of": ("评价日（默认今天）", "As-of date (default today)"),
-    "policy.run.sync_hint": ("在本次请求中同步计算，企业较多时需要等待一段时间",
-                             "Runs synchronously within this request; large counties take a while"),
+    "policy.run.job_hint": ("作为后台任务运行，可在任务页查看进度；完成后精准推送与梯次随之更新",
+                            "Runs as a background job with its progress on the job page; "
+                            "push messages and tiers follow when it is done"),
     "policy.run.done": ("已完成 {n} 项政策计算", "{n} policy runs done"),
     "policy.never": ("从未运行", "Never run"),
     "policy.until_now": ("至今", "until now"),

@@ -1,40 +1,104 @@
-"""SQL of eligibility runs: the bulk insert of results and the reads behind the pages."""
+"""SQL of eligibility runs: results stored in blocks, and the reads behind the pages.
+
+Every read of stored results goes through here (push and tiers included), so the block
+format (:mod:`kechuang.policy.blocks`) is known to this module alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+import pyarrow as pa
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
-from kechuang.db import bulk_insert
-from kechuang.models import Enterprise, PolicyResult, PolicyRun, Region
+from kechuang.models import Enterprise, PolicyResultBlock, PolicyRun, Region
+from kechuang.policy.blocks import (
+    BASE_TYPES,
+    StoredResult,
+    decode,
+    split,
+    stored_result,
+)
 
-#: rows per executemany call: bounded memory for the parameter lists
 
+def insert_results(session: Session, run_id: int,
+                   columns: Mapping[str, np.ndarray] | pd.DataFrame) -> int:
+    """Write a run's results (the columns of :mod:`kechuang.policy.blocks`, one entry per
+    enterprise) as blocks of consecutive enterprises, inside the session's transaction.
+    Returns the number of enterprises stored.
 
-_COLUMNS = ("run_id", "enterprise_id", "verdict", "score", "score_min", "score_max", "failed",
-            "missing", "values", "input_hash")
-
-
-def insert_results(session: Session, run_id: int, rows: pd.DataFrame) -> int:
-    """Write a run's results in bulk, inside the session's transaction.
-
-    JSON columns arrive already serialised (built column-wise), so they go in as text. The
-    DBAPI is used directly — ``executemany`` of tuples on SQLite, ``COPY`` on PostgreSQL —
-    because per-row parameter dictionaries cost more than the evaluation itself.
-    """
-    if rows.empty:
+    Called once per chunk of enterprises; chunks cover disjoint id ranges, so the blocks of
+    a run never overlap."""
+    if not len(columns["enterprise_id"]):
         return 0
-    # in enterprise order, so that both indexes grow at their end (much faster on SQLite)
-    frame = rows.assign(run_id=run_id).sort_values("enterprise_id", kind="stable")
-    columns = [frame[c].to_numpy(dtype=object).tolist() for c in _COLUMNS]
-    for i in (1, 9):  # ids and hashes as Python ints
-        columns[i] = [int(v) for v in columns[i]]
-    return bulk_insert(session, "policy_result", list(_COLUMNS), columns)
+    blocks = split(run_id, columns)
+    session.execute(insert(PolicyResultBlock), blocks)
+    return sum(int(b["rows"]) for b in blocks)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pa.schema([(c, BASE_TYPES.get(c, pa.float64())) for c in columns]).empty_table() \
+        .to_pandas()
+
+
+def read_results(session: Session, run_id: int, columns: Sequence[str] | None = None,
+                 enterprise_ids: Sequence[int] | np.ndarray | None = None) -> pd.DataFrame:
+    """A run's results as a frame ordered by enterprise id: every column, or ``columns``
+    (base columns of :data:`BASE_TYPES`); only ``enterprise_ids`` when given (only the
+    blocks whose id range meets them are read)."""
+    wanted = None if columns is None else list(dict.fromkeys(["enterprise_id", *columns]))
+    stmt = (select(PolicyResultBlock.data).where(PolicyResultBlock.run_id == run_id)
+            .order_by(PolicyResultBlock.first_enterprise_id))
+    ids = None
+    if enterprise_ids is not None:
+        ids = np.unique(np.asarray(enterprise_ids, dtype=np.int64))
+        if not len(ids):
+            return _empty(wanted or list(BASE_TYPES))
+        stmt = stmt.where(PolicyResultBlock.first_enterprise_id <= int(ids[-1]),
+                          PolicyResultBlock.last_enterprise_id >= int(ids[0]))
+    tables = [decode(data, wanted) for data in session.scalars(stmt)]
+    if not tables:
+        return _empty(wanted or list(BASE_TYPES))
+    # blocks converted from old rows may lack a leaf column another block has: nulls
+    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    if ids is not None:
+        frame = frame[np.isin(frame["enterprise_id"].to_numpy(), ids)].reset_index(drop=True)
+    return frame
+
+
+def run_results(session: Session, run_id: int) -> list[StoredResult]:
+    """All results of a run ordered by enterprise id (for comparisons and exports)."""
+    return [stored_result(row)
+            for data in session.scalars(select(PolicyResultBlock.data)
+                                        .where(PolicyResultBlock.run_id == run_id)
+                                        .order_by(PolicyResultBlock.first_enterprise_id))
+            for row in decode(data).to_pylist()]
+
+
+def visible_ids(session: Session, actor: Actor) -> np.ndarray:
+    """Ids of the enterprises the actor may see, ascending."""
+    return np.asarray(session.scalars(select(Enterprise.id).where(enterprise_visible(actor))
+                                      .order_by(Enterprise.id)).all(), dtype=np.int64)
+
+
+def visible_counts(session: Session, actor: Actor, run_ids: Sequence[int]
+                   ) -> dict[int, dict[str, int]]:
+    """Verdict counts of each run over the enterprises the actor may see."""
+    if not run_ids:
+        return {}
+    visible = visible_ids(session, actor)
+    out = {}
+    for run_id in run_ids:
+        frame = read_results(session, run_id, ["verdict"])
+        seen = frame[np.isin(frame["enterprise_id"].to_numpy(), visible)]
+        out[run_id] = {str(v): int(n) for v, n in seen["verdict"].value_counts().items()}
+    return out
 
 
 def runs_with_region(session: Session) -> list[Any]:
@@ -46,33 +110,33 @@ def runs_with_region(session: Session) -> list[Any]:
     ))
 
 
-def visible_counts(session: Session, actor: Actor, run_id: int) -> dict[str, int]:
-    """Verdict counts of a run over the enterprises the actor may see."""
-    rows = session.execute(
-        select(PolicyResult.verdict, func.count())
-        .join(Enterprise, Enterprise.id == PolicyResult.enterprise_id)
-        .where(PolicyResult.run_id == run_id, enterprise_visible(actor))
-        .group_by(PolicyResult.verdict)
-    )
-    return {v: int(n) for v, n in rows}
+def latest_enterprise_results(session: Session, enterprise_id: int
+                              ) -> list[tuple[StoredResult, PolicyRun]]:
+    """For each policy, the result of its latest run holding one for this enterprise.
+
+    The candidate blocks come from the range index alone (no block data); blocks are then
+    decoded newest run first, and a policy's older runs are not read once it is found."""
+    candidates = session.execute(
+        select(PolicyResultBlock.id, PolicyResultBlock.run_id, PolicyRun.policy_id)
+        .join(PolicyRun, PolicyRun.id == PolicyResultBlock.run_id)
+        .where(PolicyResultBlock.first_enterprise_id <= enterprise_id,
+               PolicyResultBlock.last_enterprise_id >= enterprise_id)
+        .order_by(PolicyResultBlock.run_id.desc())).all()
+    found: dict[str, tuple[StoredResult, PolicyRun]] = {}
+    for block_id, run_id, policy_id in candidates:
+        if policy_id in found:
+            continue
+        table = decode(session.execute(select(PolicyResultBlock.data)
+                                       .where(PolicyResultBlock.id == block_id)).scalar_one())
+        rows = np.flatnonzero(table.column("enterprise_id").to_numpy() == enterprise_id)
+        if len(rows):
+            row = table.slice(int(rows[0]), 1).to_pylist()[0]
+            found[policy_id] = (stored_result(row), session.get_one(PolicyRun, run_id))
+    return sorted(found.values(), key=lambda pair: -pair[1].id)
 
 
-def enterprise_results(session: Session, enterprise_id: int) -> list[tuple[PolicyResult,
-                                                                          PolicyRun]]:
-    """Every result of one enterprise with its run, newest run first."""
-    return list(session.execute(
-        select(PolicyResult, PolicyRun)
-        .join(PolicyRun, PolicyRun.id == PolicyResult.run_id)
-        .where(PolicyResult.enterprise_id == enterprise_id)
-        .order_by(PolicyRun.id.desc())
-    ))
-
-
-def run_results(session: Session, run_id: int) -> list[Any]:
-    """All results of a run ordered by enterprise id (for comparisons and exports)."""
-    return list(session.execute(
-        select(PolicyResult.enterprise_id, PolicyResult.verdict, PolicyResult.score,
-               PolicyResult.score_min, PolicyResult.score_max, PolicyResult.failed,
-               PolicyResult.missing, PolicyResult.values, PolicyResult.input_hash)
-        .where(PolicyResult.run_id == run_id).order_by(PolicyResult.enterprise_id)
-    ))
+def run_enterprise_ids(session: Session, run_id: int,
+                       enterprise_ids: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """The enterprise ids a run holds results for (among ``enterprise_ids`` if given)."""
+    frame = read_results(session, run_id, [], enterprise_ids)
+    return frame["enterprise_id"].to_numpy(dtype=np.int64)

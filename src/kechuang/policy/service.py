@@ -30,9 +30,10 @@ from kechuang.auth.scope import enterprise_visible
 from kechuang.facts import read_facts
 from kechuang.kit import audit, events
 from kechuang.kit.errors import NotFound
-from kechuang.models import Enterprise, PolicyResult, PolicyRun
+from kechuang.models import Enterprise, PolicyRun
 from kechuang.policy import repository as repo
 from kechuang.policy.atoms import POINTS_ATOMS
+from kechuang.policy.blocks import StoredResult
 from kechuang.policy.evaluate import evaluate, evaluation_year
 from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
@@ -40,6 +41,7 @@ from kechuang.policy.points import PointsSource, add_points, latest_points_run, 
 from kechuang.policy.runs import (
     enterprise_hashes,
     evaluate_policies,
+    input_codes,
     input_years,
     parameters_in_force,
     policy_hash,
@@ -82,12 +84,15 @@ _UNSET: Any = object()
 def policy_inputs(session: Session, actor: Actor, years: list[int], *,
                   enterprise_ids: list[int] | None = None,
                   id_range: tuple[int, int] | None = None,
-                  points_run: Any = _UNSET) -> pd.DataFrame:
+                  points_run: Any = _UNSET,
+                  codes: frozenset[str] | None = None) -> pd.DataFrame:
     """The input table of a database evaluation: current facts (``read_facts``) plus the
     points of the latest published scoring run (``points_run`` when the caller already
     looked it up). Runs and the enterprise page read through here, so the per-enterprise
-    input hashes they compare are over the same columns."""
-    data = read_facts(session, actor, years, enterprise_ids=enterprise_ids, id_range=id_range)
+    input hashes they compare are over the same columns: those of :func:`input_codes`
+    (the built-ins' inputs, or ``codes`` when a run adds a policy file's)."""
+    data = read_facts(session, actor, years, codes=codes or input_codes(),
+                      enterprise_ids=enterprise_ids, id_range=id_range)
     run = latest_points_run(session, actor) if points_run is _UNSET else points_run
     return add_points(session, actor, data, run)
 
@@ -100,6 +105,7 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     ``policy.runs_completed`` event with the run ids."""
     as_of = as_of or date.today()
     policies = resolve_policies(policy_ids)
+    codes = input_codes(policies)
     step = progress or (lambda _label, _done, _total: None)
     years = input_years(as_of)
     ids = np.array(session.scalars(select(Enterprise.id).where(enterprise_visible(actor))
@@ -133,13 +139,14 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     for chunk in chunk_list:
         step("读取数据 reading facts", done, total)
         id_range = (int(chunk[0]), int(chunk[-1])) if chunk is not None else None
-        data = policy_inputs(session, actor, years, id_range=id_range, points_run=points_run)
+        data = policy_inputs(session, actor, years, id_range=id_range, points_run=points_run,
+                             codes=codes)
         step("计算 evaluating", done + 1, total)
         outcomes, enterprise_ids, hashes = evaluate_policies(data, policies, as_of)
         del data
         step("写入 writing", done + 2, total)
         for i, (run, out) in enumerate(zip(runs, outcomes, strict=True)):
-            repo.insert_results(session, run.id, out.result_rows(enterprise_ids, hashes))
+            repo.insert_results(session, run.id, out.result_columns(enterprise_ids, hashes))
             counts[i].update(out.counts)
             if pass_marks[i] is None:
                 pass_marks[i] = out.evaluation.pass_mark
@@ -205,11 +212,12 @@ def policy_overview(session: Session, actor: Actor) -> list[PolicyOverview]:
     for run, path in repo.runs_with_region(session):
         if _covers(path, actor):
             latest[run.policy_id] = run
+    counts_of = repo.visible_counts(session, actor, [run.id for run in latest.values()])
     out = []
     for lp in builtin_policies().values():
         pol = lp.policy
         run = latest.get(lp.id)
-        counts = repo.visible_counts(session, actor, run.id) if run else {}
+        counts = counts_of.get(run.id, {}) if run else {}
         out.append(PolicyOverview(lp.id, pol.name, pol.document.number, pol.document.article,
                                   pol.effective_from, pol.effective_to, run, counts))
     return out
@@ -299,9 +307,8 @@ def enterprise_policies(session: Session, actor: Actor, uscc: str) -> list[Enter
     the page says the sentences follow the current data.
     """
     e = _visible_enterprise(session, actor, uscc)
-    latest: dict[str, tuple[PolicyResult, PolicyRun]] = {}
-    for result, run in repo.enterprise_results(session, e.id):
-        latest.setdefault(run.policy_id, (result, run))
+    latest = {run.policy_id: (result, run)
+              for result, run in repo.latest_enterprise_results(session, e.id)}
     policies = builtin_policies()
     inputs: dict[date, Any] = {}
     out = []
@@ -314,7 +321,7 @@ def enterprise_policies(session: Session, actor: Actor, uscc: str) -> list[Enter
     return out
 
 
-def _view(result: PolicyResult, run: PolicyRun, lp: LoadedPolicy | None) -> EnterprisePolicy:
+def _view(result: StoredResult, run: PolicyRun, lp: LoadedPolicy | None) -> EnterprisePolicy:
     failed = set(result.failed or [])
     values = result.values or {}
     doc = lp.policy.document if lp else None
@@ -337,7 +344,7 @@ def _view(result: PolicyResult, run: PolicyRun, lp: LoadedPolicy | None) -> Ente
 
 
 def _add_gaps(session: Session, actor: Actor, e: Enterprise, lp: LoadedPolicy,
-              result: PolicyResult, run: PolicyRun, view: EnterprisePolicy,
+              result: StoredResult, run: PolicyRun, view: EnterprisePolicy,
               inputs: dict[date, Any]) -> None:
     if policy_hash(lp) != run.policy_hash:
         view.note = "政策文件在该次运行之后已修改，差距说明暂不可用；请重新运行政策计算"

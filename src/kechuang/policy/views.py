@@ -1,9 +1,8 @@
 """Pages of the policy engine: the bureau's overview with a run button, and the section of
 the enterprise page (an HTMX partial loaded by ``registry/detail.html``).
 
-Runs started from the web are computed synchronously within the POST request for now (a
-county of a few thousand enterprises takes seconds); moving them to the job worker is the
-next step once the worker exists.
+A run started from the web is queued as a ``policy.run`` job (:mod:`kechuang.policy.jobs`)
+and the browser goes to the job's page, which shows its progress and links back here.
 """
 
 from __future__ import annotations
@@ -46,8 +45,11 @@ def policy_run(db: DB, actor: CurrentActor,
         except ValueError as exc:
             raise InvalidInput(f"评价日应为 YYYY-MM-DD 格式的日期：{as_of}",
                                f"as_of must be a YYYY-MM-DD date: {as_of}") from exc
-    summaries = service.do_run_policies(db, actor, None, when)
-    return RedirectResponse(f"/policies?done={len(summaries)}", status_code=303)
+    from kechuang.jobs.service import submit
+    from kechuang.policy.jobs import KIND
+
+    job = submit(db, actor, KIND, {"as_of": when.isoformat()})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @router.get("/enterprises/{uscc}/policies", dependencies=[allow(*SECTION_ROLES)])

@@ -8,16 +8,18 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
 from kechuang.db import is_sqlite
-from kechuang.models import Enterprise, PolicyResult, PolicyRun, ScoreResult, ScoringRun
+from kechuang.models import Enterprise, PolicyRun, ScoreResult, ScoringRun
 from kechuang.models.push import PushMessage, PushMute
+from kechuang.policy import repository as policy_repo
 
 
 def frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
@@ -41,37 +43,49 @@ def previous_run(session: Session, run: PolicyRun) -> PolicyRun | None:
         .order_by(PolicyRun.id.desc()).limit(1))
 
 
+def enterprise_names(session: Session, ids: np.ndarray) -> pd.DataFrame:
+    """uscc and name of the enterprises ``ids`` (ascending): read by id range and filtered,
+    one query whatever the number of ids."""
+    if not len(ids):
+        return pd.DataFrame({"enterprise_id": pd.Series([], dtype="int64"),
+                             "uscc": pd.Series([], dtype=object),
+                             "name": pd.Series([], dtype=object)})
+    rows = session.connection().execute(
+        select(Enterprise.id, Enterprise.uscc, Enterprise.name)
+        .where(Enterprise.id.between(int(ids[0]), int(ids[-1])))).all()
+    names = frame(rows, ["enterprise_id", "uscc", "name"])
+    return names[np.isin(names["enterprise_id"].to_numpy(), ids)]
+
+
 def run_results(session: Session, run_id: int,
-                enterprise_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """One run's results with each enterprise's uscc and name (one query; the number of
-    failed leaves is counted by the database, so no JSON is parsed in Python)."""
-    stmt = (select(PolicyResult.enterprise_id, Enterprise.uscc, Enterprise.name,
-                   PolicyResult.verdict, func.json_array_length(PolicyResult.failed),
-                   PolicyResult.score_min, PolicyResult.score_max)
-            .join(Enterprise, Enterprise.id == PolicyResult.enterprise_id)
-            .where(PolicyResult.run_id == run_id))
-    if enterprise_ids is not None:
-        stmt = stmt.where(PolicyResult.enterprise_id.in_(list(enterprise_ids)))
-    rows = session.connection().execute(stmt).all()
-    return frame(rows, ["enterprise_id", "uscc", "name", "verdict", "n_failed",
-                                       "score_min", "score_max"])
+                enterprise_ids: Sequence[int] | np.ndarray | None = None, *,
+                with_names: bool = True) -> pd.DataFrame:
+    """One run's results, with each enterprise's uscc and name unless ``with_names`` is
+    false (a caller that needs them for a few rows only reads them for those)."""
+    results = policy_repo.read_results(
+        session, run_id, ["verdict", "n_failed", "score_min", "score_max"], enterprise_ids)
+    if not with_names:
+        return results
+    ids = results["enterprise_id"].to_numpy(dtype=np.int64)
+    merged = enterprise_names(session, ids).merge(results, on="enterprise_id", how="inner")
+    return merged[["enterprise_id", "uscc", "name", "verdict", "n_failed", "score_min",
+                   "score_max"]]
 
 
 def run_verdicts(session: Session, run_id: int) -> pd.DataFrame:
-    rows = session.connection().execute(
-        select(PolicyResult.enterprise_id, PolicyResult.verdict)
-        .where(PolicyResult.run_id == run_id)).all()
-    return frame(rows, ["enterprise_id", "prev_verdict"])
+    results = policy_repo.read_results(session, run_id, ["verdict"])
+    return results.rename(columns={"verdict": "prev_verdict"})
 
 
 def expiring(session: Session, run_id: int, start: date, end: date) -> pd.DataFrame:
     """Enterprises of a run whose HTE certificate expires in [start, end]."""
     rows = session.execute(
         select(Enterprise.id, Enterprise.hte_expires_on)
-        .join(PolicyResult, and_(PolicyResult.enterprise_id == Enterprise.id,
-                                 PolicyResult.run_id == run_id))
-        .where(Enterprise.hte_expires_on >= start, Enterprise.hte_expires_on <= end)).all()
-    return frame(rows, ["enterprise_id", "expires_on"])
+        .where(Enterprise.hte_expires_on >= start, Enterprise.hte_expires_on <= end)
+        .order_by(Enterprise.id)).all()
+    window = frame(rows, ["enterprise_id", "expires_on"])
+    held = policy_repo.run_enterprise_ids(session, run_id, window["enterprise_id"].to_numpy())
+    return window[np.isin(window["enterprise_id"].to_numpy(), held)].reset_index(drop=True)
 
 
 def mutes(session: Session, policy_id: str) -> pd.DataFrame:

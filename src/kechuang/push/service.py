@@ -36,17 +36,16 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
-from kechuang.facts import read_facts
 from kechuang.kit import audit
 from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
 from kechuang.kit.safe_export import neutralise_row
 from kechuang.kit.xlsx import write_xlsx
 from kechuang.models import Enterprise, PolicyRun, ScoringRun
 from kechuang.models.push import PushMessage, PushMute
-from kechuang.policy.evaluate import evaluate
+from kechuang.policy.evaluate import Frame, evaluate
 from kechuang.policy.gaps import fmt, gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
-from kechuang.policy.runs import input_years, policy_hash
+from kechuang.policy.runs import aligned, input_years, policy_hash, prepare_frame
 from kechuang.policy.service import VERDICT_LABELS
 from kechuang.push import repository as repo
 from kechuang.push.schemas import KIND_LABELS, FunnelRow, NearRule, PushRules, rules
@@ -54,8 +53,8 @@ from kechuang.push.schemas import KIND_LABELS, FunnelRow, NearRule, PushRules, r
 #: precedence when several kinds apply to one (enterprise, policy, period)
 PRECEDENCE = ("expiring", "newly_eligible", "near_eligible")
 _MSG_COLUMNS = ["enterprise_id", "kind", "gap", "expires_on"]
-#: candidates re-evaluated per read (bounded IN lists and memory)
-NEAR_CHUNK = 10_000
+#: up to this many candidates are read by id; more, by whole blocks of enterprise ids
+FEW_CANDIDATES = 2_000
 
 
 @dataclass
@@ -81,8 +80,66 @@ def now() -> datetime:
 
 # -- near-eligible: the data rule, shared with the cultivation pool --------------------------
 
+class InputFrames:
+    """The policy inputs as evaluation frames, read once per as-of date and block of
+    enterprise ids and shared by every run handled in one call (the runs of one batch
+    cover the same enterprises, so nine policies cost one read, not nine).
+
+    Blocks are fixed id ranges of ``CHUNK_ENTERPRISES`` ids, read as the same grid a run
+    reads (:func:`kechuang.policy.service.policy_inputs`, points included) — a range scan,
+    not an ``IN`` list per candidate.
+    """
+
+    def __init__(self, session: Session, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+        self._frames: dict[tuple[date, int], tuple[Frame, np.ndarray] | None] = {}
+        self._codes: pd.DataFrame | None = None
+
+    def codes(self, ids: np.ndarray) -> pd.DataFrame:
+        """(enterprise_id, uscc) of ``ids``, from one read of the codes shared by the runs."""
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        known = self._codes
+        if known is None or not np.isin(ids, known["enterprise_id"].to_numpy()).all():
+            wanted = ids if known is None else np.union1d(ids, known["enterprise_id"])
+            known = self._codes = repo.enterprise_names(self.session, wanted)[
+                ["enterprise_id", "uscc"]]
+        return known[np.isin(known["enterprise_id"].to_numpy(), ids)]
+
+    def covering(self, as_of: date, ids: np.ndarray) -> list[tuple[Frame, np.ndarray]]:
+        """(frame, enterprise id per frame row) of every block holding some of ``ids``."""
+        from kechuang.policy.service import CHUNK_ENTERPRISES, policy_inputs
+
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
+        if len(ids) <= FEW_CANDIDATES:  # a page's handful: read exactly those
+            data = policy_inputs(self.session, self.actor, input_years(as_of),
+                                 enterprise_ids=ids.tolist())
+            if data.empty:
+                return []
+            frame, enterprise_ids, _ = prepare_frame(data, as_of)
+            return [(frame, aligned(enterprise_ids, frame.uscc).astype(np.int64))]
+        out = []
+        for block in np.unique(ids // CHUNK_ENTERPRISES):
+            key = (as_of, int(block))
+            if key not in self._frames:
+                lo = int(block) * CHUNK_ENTERPRISES
+                data = policy_inputs(self.session, self.actor, input_years(as_of),
+                                     id_range=(lo, lo + CHUNK_ENTERPRISES - 1))
+                if data.empty:
+                    self._frames[key] = None
+                else:
+                    frame, enterprise_ids, _ = prepare_frame(data, as_of)
+                    self._frames[key] = (frame, aligned(enterprise_ids, frame.uscc)
+                                         .astype(np.int64))
+            got = self._frames[key]
+            if got is not None:
+                out.append(got)
+        return out
+
+
 def near_eligible(session: Session, actor: Actor, run: PolicyRun, results: pd.DataFrame,
-                  rule_set: PushRules | None = None) -> pd.DataFrame:
+                  rule_set: PushRules | None = None,
+                  inputs: InputFrames | None = None) -> pd.DataFrame:
     """Which of ``results`` (rows of :func:`repository.run_results`) are near-eligible,
     with their gap sentence. Columns: ``enterprise_id``, ``gap``.
 
@@ -90,8 +147,9 @@ def near_eligible(session: Session, actor: Actor, run: PolicyRun, results: pd.Da
     An ``ineligible`` enterprise with at most ``max_failed_leaves`` failed leaves is near
     when every comparison that fails for certain is short by at most ``relative_gap`` of
     its threshold (or ``score_points`` for a points comparison). The thresholds and the
-    amounts needed come from re-evaluating only those candidates with the run's as-of date
-    (one bulk read, one set-based evaluation); the stored verdicts stay the run's.
+    amounts needed come from re-evaluating the policy with the run's as-of date over the
+    candidates' blocks of enterprises (``inputs``, shared between runs); the stored
+    verdicts stay the run's.
     """
     r = (rule_set or rules()).near_eligible
     out: list[pd.DataFrame] = []
@@ -110,26 +168,23 @@ def near_eligible(session: Session, actor: Actor, run: PolicyRun, results: pd.Da
                    & (nfail <= r.max_failed_leaves)]
     lp = _policies().get(run.policy_id)
     if not cand.empty and lp is not None and policy_hash(lp) == run.policy_hash:
-        ids = cand["enterprise_id"].astype(int).tolist()
-        # bounded IN lists (SQLite / PostgreSQL parameter limits) and bounded memory
-        for start in range(0, len(ids), NEAR_CHUNK):
-            data = read_facts(session, actor, input_years(run.as_of),
-                              enterprise_ids=ids[start:start + NEAR_CHUNK])
-            if not data.empty:
-                out.append(_near_leaves(lp, data, run.as_of, r))
+        ids = cand["enterprise_id"].to_numpy(dtype=np.int64)
+        for frame, frame_ids in (inputs or InputFrames(session, actor)).covering(run.as_of,
+                                                                                ids):
+            out.append(_near_leaves(lp, frame, frame_ids, np.isin(frame_ids, ids),
+                                    run.as_of, r))
     if not out:
         return pd.DataFrame(columns=["enterprise_id", "gap"])
     return pd.concat(out, ignore_index=True).drop_duplicates("enterprise_id")
 
 
-def _near_leaves(lp: LoadedPolicy, data: pd.DataFrame, as_of: date,
-                 r: NearRule) -> pd.DataFrame:
-    """Near-eligible among ineligible candidates: every comparison that fails for certain
-    is within the rule's distance of its threshold (computed over whole columns)."""
-    ids = data.groupby("uscc", sort=True)["enterprise_id"].first()
-    ev = evaluate(lp, data.drop(columns=["enterprise_id"]), as_of)
+def _near_leaves(lp: LoadedPolicy, frame: Frame, frame_ids: np.ndarray,
+                 candidate: np.ndarray, as_of: date, r: NearRule) -> pd.DataFrame:
+    """Near-eligible among the ``candidate`` rows of the frame: every comparison that fails
+    for certain is within the rule's distance of its threshold (over whole columns)."""
+    ev = evaluate(lp, frame, as_of)
     n = len(ev.uscc)
-    near = np.ones(n, dtype=bool)
+    near = candidate.copy()
     count = np.zeros(n, dtype=int)
     for res in ev.leaves.values():
         failed = np.asarray(res.failed, dtype=bool)
@@ -155,15 +210,14 @@ def _near_leaves(lp: LoadedPolicy, data: pd.DataFrame, as_of: date,
             any_check |= certain_fail
         near &= ~failed | (ok & any_check)
     near &= (count >= 1) & (count <= r.max_failed_leaves)
-    hits = ev.uscc[near]
+    rows = np.flatnonzero(near)
     # formatting only (no query): the policy's own gap sentences for the near ones.
     # Evaluation.index scans the whole uscc column per call; a dict lookup keeps the
     # formatting linear in the number of hits
-    position = {str(u): k for k, u in enumerate(ev.uscc)}
+    position = {str(ev.uscc[k]): int(k) for k in rows}
     setattr(ev, "index", position.__getitem__)  # noqa: B010
-    gaps = ["；".join(g.text for g in gaps_for(ev, str(u))) for u in hits]
-    return pd.DataFrame({"enterprise_id": ids.reindex(hits).to_numpy(dtype=np.int64),
-                         "gap": gaps})
+    gaps = ["；".join(g.text for g in gaps_for(ev, str(ev.uscc[k]))) for k in rows]
+    return pd.DataFrame({"enterprise_id": frame_ids[rows], "gap": gaps})
 
 
 # -- generation after a run -----------------------------------------------------------------
@@ -173,10 +227,11 @@ def _sms(prefix: str, text: pd.Series, limit: int) -> pd.Series:
 
 
 def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
-                     rule_set: PushRules | None = None) -> pd.DataFrame:
+                     rule_set: PushRules | None = None,
+                     inputs: InputFrames | None = None) -> pd.DataFrame:
     """The messages one policy run calls for (before mutes and de-duplication by the key)."""
     rs = rule_set or rules()
-    cur = repo.run_results(session, run.id)
+    cur = repo.run_results(session, run.id, with_names=False)
     if cur.empty:
         return pd.DataFrame(columns=_MSG_COLUMNS)
     prev = repo.previous_run(session, run)
@@ -194,7 +249,7 @@ def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
             frames.append(window.assign(kind="expiring", gap=None))
     newly = cur.loc[elig & ~was, ["enterprise_id"]]
     frames.append(newly.assign(kind="newly_eligible", gap=None, expires_on=None))
-    near = near_eligible(session, actor, run, cur[~elig], rs)
+    near = near_eligible(session, actor, run, cur[~elig], rs, inputs)
     frames.append(near.assign(kind="near_eligible", expires_on=None))
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -203,8 +258,11 @@ def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
     msgs["order"] = msgs["kind"].map({k: i for i, k in enumerate(PRECEDENCE)})
     msgs = (msgs.sort_values(["enterprise_id", "order"], kind="stable")
             .drop_duplicates("enterprise_id").drop(columns="order"))
-    info = cur[["enterprise_id", "uscc", "verdict"]]
-    return msgs.merge(info, on="enterprise_id", how="left")
+    info = cur[["enterprise_id", "verdict"]]
+    codes = (inputs or InputFrames(session, actor)).codes(
+        msgs["enterprise_id"].to_numpy(dtype=np.int64))
+    return msgs.merge(info, on="enterprise_id", how="left").merge(
+        codes, on="enterprise_id", how="left")
 
 
 def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str, Any]]:
@@ -251,11 +309,12 @@ def do_push_after_runs(session: Session, actor: Actor, run_ids: list[int],
     """Write the inbox messages of each policy run (idempotent), one audit row per run."""
     rs = rule_set or rules()
     out = []
+    inputs = InputFrames(session, actor)
     for run_id in run_ids:
         run = session.get(PolicyRun, run_id)
         if run is None:
             raise NotFound(f"政策运行 #{run_id} 不存在")
-        msgs = messages_for_run(session, actor, run, rs)
+        msgs = messages_for_run(session, actor, run, rs, inputs)
         muted = repo.mutes(session, run.policy_id)
         before = len(msgs)
         if not msgs.empty and not muted.empty:

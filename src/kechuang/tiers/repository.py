@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
-from kechuang.models import Enterprise, PolicyResult, PolicyRun, Region, ScoreResult, ScoringRun
+from kechuang.db import bulk_insert
+from kechuang.models import Enterprise, PolicyRun, Region, ScoreResult, ScoringRun
 from kechuang.models.push import TierRun, TierSnapshot
+from kechuang.policy import repository as policy_repo
+from kechuang.push import repository as push_repo
 from kechuang.push.repository import frame
-
-CHUNK = 5_000
 
 
 def _covers(region_path: str | None, actor: Actor) -> bool:
@@ -67,13 +68,12 @@ def visible_enterprises(session: Session, actor: Actor) -> pd.DataFrame:
 
 
 def verdicts(session: Session, run_ids: list[int]) -> pd.DataFrame:
-    """(run_id, enterprise_id, verdict) of several runs, one query."""
-    if not run_ids:
+    """(run_id, enterprise_id, verdict) of several runs."""
+    frames = [policy_repo.read_results(session, run_id, ["verdict"]).assign(run_id=run_id)
+              for run_id in run_ids]
+    if not frames:
         return pd.DataFrame(columns=["run_id", "enterprise_id", "verdict"])
-    rows = session.connection().execute(
-        select(PolicyResult.run_id, PolicyResult.enterprise_id, PolicyResult.verdict)
-        .where(PolicyResult.run_id.in_(run_ids))).all()
-    return frame(rows, ["run_id", "enterprise_id", "verdict"])
+    return pd.concat(frames, ignore_index=True)[["run_id", "enterprise_id", "verdict"]]
 
 
 def scores(session: Session, run_id: int) -> pd.DataFrame:
@@ -84,12 +84,13 @@ def scores(session: Session, run_id: int) -> pd.DataFrame:
 
 
 def insert_snapshot(session: Session, run_id: int, frame: pd.DataFrame) -> int:
-    rows = [{"run_id": run_id, "enterprise_id": int(e), "level": int(lv), "tier": str(t)}
-            for e, lv, t in zip(frame["enterprise_id"], frame["level"], frame["tier"],
-                                strict=True)]
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(TierSnapshot), rows[start:start + CHUNK])
-    return len(rows)
+    """One snapshot's rows in bulk (column-wise, straight on the driver)."""
+    n = len(frame)
+    return bulk_insert(session, TierSnapshot.__tablename__,
+                       ["run_id", "enterprise_id", "level", "tier"],
+                       [[run_id] * n, frame["enterprise_id"].astype(int).tolist(),
+                        frame["level"].astype(int).tolist(),
+                        frame["tier"].astype(str).tolist()])
 
 
 def tier_run_for_year(session: Session, actor: Actor, year: int) -> TierRun | None:
@@ -144,14 +145,8 @@ def snapshot_members(session: Session, actor: Actor, tier_run_id: int,
 def member_results(session: Session, run_id: int, tier_run_id: int,
                    level: int) -> pd.DataFrame:
     """A policy run's results for the enterprises at one level of a snapshot (the columns
-    of :func:`kechuang.push.repository.run_results`), joined in SQL."""
-    rows = session.connection().execute(
-        select(PolicyResult.enterprise_id, Enterprise.uscc, Enterprise.name,
-               PolicyResult.verdict, func.json_array_length(PolicyResult.failed),
-               PolicyResult.score_min, PolicyResult.score_max)
-        .join(Enterprise, Enterprise.id == PolicyResult.enterprise_id)
-        .join(TierSnapshot, (TierSnapshot.enterprise_id == PolicyResult.enterprise_id)
-              & (TierSnapshot.run_id == tier_run_id) & (TierSnapshot.level == level))
-        .where(PolicyResult.run_id == run_id)).all()
-    return frame(rows, ["enterprise_id", "uscc", "name", "verdict", "n_failed", "score_min",
-                        "score_max"])
+    of :func:`kechuang.push.repository.run_results`)."""
+    members = session.scalars(
+        select(TierSnapshot.enterprise_id)
+        .where(TierSnapshot.run_id == tier_run_id, TierSnapshot.level == level)).all()
+    return push_repo.run_results(session, run_id, members)
