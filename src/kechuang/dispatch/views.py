@@ -32,8 +32,11 @@ def dispatch_home(request: Request, db: DB, actor: CurrentActor):
 @router.post("/dispatch/run", dependencies=[allow(BUREAU)])
 def dispatch_run(db: DB, actor: CurrentActor,
                  alternates: Annotated[int, Form(ge=0, le=20)] = service.DEFAULT_ALTERNATES):
-    summary = service.do_dispatch(db, actor, alternates=alternates)
-    return RedirectResponse(f"/dispatch/runs/{summary.run_id}", status_code=303)
+    from kechuang.dispatch.jobs import KIND
+    from kechuang.jobs.service import submit
+
+    job = submit(db, actor, KIND, {"alternates": alternates})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 def _fit_histogram(rows: list[service.RunRow]) -> str:

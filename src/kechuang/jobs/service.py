@@ -50,7 +50,8 @@ _KINDS: dict[str, JobFn] = {}
 #: modules that register job kinds when imported (the worker may start before any page
 #: imported them); a missing module is skipped
 KIND_MODULES = ("kechuang.scoring.jobs", "kechuang.robustness.jobs", "kechuang.lists.jobs",
-                "kechuang.profile.jobs", "kechuang.policy.jobs")
+                "kechuang.profile.jobs", "kechuang.policy.jobs", "kechuang.dispatch.jobs",
+                "kechuang.matching.jobs")
 _kinds_loaded = False
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"

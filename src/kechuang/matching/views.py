@@ -426,10 +426,8 @@ def synonyms_delete(db: DB, actor: CurrentActor, entry_id: RecordId):
 
 @router.post("/matching/index/rebuild", dependencies=[allow(BUREAU)])
 def index_rebuild(db: DB, actor: CurrentActor):
-    from kechuang.kit import audit
+    from kechuang.jobs.service import submit
+    from kechuang.matching.jobs import KIND
 
-    counts = matcher_for(engine_of(db)).rebuild()
-    audit.record(db, actor, "matching.index.rebuild", "match_index", None, after=counts)
-    return RedirectResponse(
-        f"/matching/synonyms?rebuilt={counts['achievement']},{counts['demand']},"
-        f"{counts['expert']}", status_code=303)
+    job = submit(db, actor, KIND, {})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
