@@ -16,7 +16,9 @@ from kechuang.facts import read_facts
 from kechuang.ingest.service import do_import
 from kechuang.migrate import downgrade, upgrade
 from kechuang.models import AuditEvent, Enterprise, PolicyResultBlock, PolicyRun
+from kechuang.policy import blocks
 from kechuang.policy import repository as repo
+from kechuang.policy.blocks import CONVERT_ROWS
 from kechuang.policy.evaluate import evaluate
 from kechuang.policy.loader import builtin_policies
 from kechuang.policy.service import do_run_policies
@@ -185,9 +187,13 @@ def test_cli_policy_run(loaded: Engine, monkeypatch: pytest.MonkeyPatch) -> None
         assert s.scalar(select(func.count()).select_from(PolicyRun)) == 1
 
 
-def test_stored_results_survive_the_block_migration_down_and_up(loaded: Engine) -> None:
+@pytest.mark.parametrize("convert_rows", [CONVERT_ROWS, 3])
+def test_stored_results_survive_the_block_migration_down_and_up(loaded: Engine, monkeypatch,
+                                                                convert_rows: int) -> None:
     """Migration 0009 packs rows into blocks and unpacks them on the way down: a bureau
-    upgrading keeps every earlier run's results exactly."""
+    upgrading keeps every earlier run's results exactly — also when a run is converted in
+    several slices (3 rows here), whose blocks then hold different leaf columns."""
+    monkeypatch.setattr(blocks, "CONVERT_ROWS", convert_rows)
     with unit_of_work(loaded) as s:
         runs = do_run_policies(s, Actor.command_line(), ["hte", "tech_sme"], AS_OF)
     before = {r.run_id: _results(loaded, r.run_id) for r in runs}
@@ -200,4 +206,7 @@ def test_stored_results_survive_the_block_migration_down_and_up(loaded: Engine) 
     assert stored == sum(len(rows) for rows in before.values())
     assert "policy_result_block" not in tables
     upgrade(loaded)
+    with unit_of_work(loaded) as s:
+        n_blocks = s.scalar(select(func.count()).select_from(PolicyResultBlock))
+    assert n_blocks == (2 if convert_rows > 4 else 4)  # two runs of four enterprises
     assert {run_id: _results(loaded, run_id) for run_id in before} == before

@@ -25,6 +25,9 @@ import pyarrow.parquet as pq
 
 #: enterprises per stored block: one enterprise's page decodes one block per policy
 BLOCK_ROWS = 8_192
+#: old result rows converted at a time by migration 0009 (bounded memory; a multiple of
+#: the block size, so converted blocks are full)
+CONVERT_ROWS = 16 * BLOCK_ROWS
 
 FAILED = "failed:"
 LO = "lo:"

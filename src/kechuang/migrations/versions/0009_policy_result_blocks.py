@@ -25,8 +25,6 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
-#: old rows converted at a time (a multiple of the block size, so blocks stay full)
-_SLICE = 8_192 * 16
 _ROW_TABLE = sa.table(
     'policy_result', sa.column('run_id', sa.Integer), sa.column('enterprise_id', sa.Integer),
     sa.column('verdict', sa.String), sa.column('score', sa.Float),
@@ -76,7 +74,7 @@ def _frame(rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def upgrade() -> None:
-    from kechuang.policy.blocks import split
+    from kechuang.policy import blocks
 
     op.create_table('policy_result_block',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -101,10 +99,11 @@ def upgrade() -> None:
             rows = bind.execute(sa.select(_ROW_TABLE)
                                 .where(_ROW_TABLE.c.run_id == run_id,
                                        _ROW_TABLE.c.enterprise_id > after)
-                                .order_by(_ROW_TABLE.c.enterprise_id).limit(_SLICE)).all()
+                                .order_by(_ROW_TABLE.c.enterprise_id)
+                                .limit(blocks.CONVERT_ROWS)).all()
             if not rows:
                 break
-            bind.execute(_BLOCK_TABLE.insert(), split(run_id, _frame(rows)))
+            bind.execute(_BLOCK_TABLE.insert(), blocks.split(run_id, _frame(rows)))
             after = rows[-1].enterprise_id
 
     with op.batch_alter_table('policy_result', schema=None) as batch_op:
