@@ -205,13 +205,19 @@ def _covers(run_path: str | None, actor: Actor) -> bool:
     return actor.region_path != "/" and actor.region_path.startswith(run_path)
 
 
-def policy_overview(session: Session, actor: Actor) -> list[PolicyOverview]:
-    """Every built-in policy with its document and the latest covering run's counts
-    (counted over the enterprises the actor may see)."""
+def latest_covering_runs(session: Session, actor: Actor) -> dict[str, PolicyRun]:
+    """Each policy's latest run whose region scope covers the actor's whole region."""
     latest: dict[str, PolicyRun] = {}
     for run, path in repo.runs_with_region(session):
         if _covers(path, actor):
             latest[run.policy_id] = run
+    return latest
+
+
+def policy_overview(session: Session, actor: Actor) -> list[PolicyOverview]:
+    """Every built-in policy with its document and the latest covering run's counts
+    (counted over the enterprises the actor may see)."""
+    latest = latest_covering_runs(session, actor)
     counts_of = repo.visible_counts(session, actor, [run.id for run in latest.values()])
     out = []
     for lp in builtin_policies().values():

@@ -1,5 +1,6 @@
-"""``kechuang push export`` (pending messages for SMS/WeChat) and ``kechuang push generate``
-(messages for runs, e.g. runs made before push existed)."""
+"""``kechuang push export`` (pending messages for SMS/WeChat), ``kechuang push generate``
+(messages for runs, e.g. runs made before push existed) and ``kechuang push program-open``
+(a call for applications has opened)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,42 @@ def generate_cmd(
         kinds = "，".join(f"{k} {v}" for k, v in sorted(s.counts.items())) or "无"
         typer.echo(f"运行 #{s.run_id} {s.policy_id}（{s.period} 年度）：新增 {s.inserted} 条"
                    f"（候选：{kinds}；屏蔽 {s.muted}）")
+
+
+@push_app.command("program-open")
+def program_open_cmd(
+    program: Annotated[str, typer.Option("--program", help="The call's id")],
+    title: Annotated[str, typer.Option("--title", help="The call's title")],
+    policy: Annotated[str, typer.Option("--policy", help="The policy whose eligible "
+                                        "enterprises the call fits")],
+    period: Annotated[int, typer.Option("--period", help="The call's year")],
+    link: Annotated[str, typer.Option("--link", help="The call's page, a path such as "
+                                      "/programs/voucher-2025")],
+    closes_on: Annotated[str | None, typer.Option(
+        "--closes-on", help="Application deadline (YYYY-MM-DD)")] = None,
+) -> None:
+    """Announce a call for applications that has opened: program_open messages to every
+    enterprise the call's policy finds eligible (idempotent)."""
+    from pydantic import ValidationError
+
+    from kechuang.auth.actor import Actor
+    from kechuang.db import unit_of_work
+    from kechuang.push.schemas import OpenProgram
+    from kechuang.push.service import do_push_program_open
+
+    try:
+        call = OpenProgram(program_id=program, title=title, policy_id=policy, period=period,
+                           link=link, closes_on=closes_on or None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise _fail(f"--{field.replace('_id', '').replace('_', '-')} 不合格：{first['msg']}"
+                    f"（输入：{first.get('input')!r}）") from exc
+    try:
+        with unit_of_work() as session:
+            s = do_push_program_open(session, Actor.command_line(), call)
+    except KechuangError as exc:
+        raise _fail(exc.message_zh) from exc
+    fit = s.counts["program_open"] + s.muted
+    typer.echo(f"项目 {s.policy_id}（{s.period} 年）：按政策计算 #{s.run_id} 符合条件 {fit} 家，"
+               f"新增消息 {s.inserted} 条，屏蔽 {s.muted} 家")

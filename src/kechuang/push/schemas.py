@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -15,7 +15,8 @@ from kechuang.kit.errors import InvalidInput
 
 RULES_PATH = Path(__file__).parent / "rules.yaml"
 
-#: message kinds; ``program_open`` is defined for the programmes capability (not built yet)
+#: message kinds; ``program_open`` is written when a call for applications opens
+#: (:func:`kechuang.push.service.do_push_program_open`)
 KINDS = ("expiring", "newly_eligible", "near_eligible", "program_open")
 KIND_LABELS = {
     "newly_eligible": "新符合条件",
@@ -49,6 +50,24 @@ class PushRules(Strict):
     renewal: RenewalRule
     sms_max_chars: int = Field(70, ge=10, le=70)
     sms_prefix: str = ""
+
+
+class OpenProgram(Strict):
+    """A call for applications (申报通知) that has just opened. Who it fits is read from the
+    latest eligibility run of ``policy_id`` covering the caller; the messages are keyed by
+    (enterprise, ``program_id``, ``period``), so announcing the same call again adds nothing.
+    The programs capability calls this when a call moves to ``open``; until it exists, the
+    bureau announces a call with ``kechuang push program-open``."""
+
+    program_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+                            description="the call's id (letters, digits, _ . : -)")
+    title: str = Field(min_length=1, max_length=100, description="the call's title")
+    policy_id: str = Field(min_length=1, max_length=64,
+                           description="the policy whose eligible enterprises the call fits")
+    period: int = Field(ge=2000, le=2100, description="the call's year")
+    link: str = Field(min_length=2, max_length=255, pattern=r"^/[^\s]*$",
+                      description="the call's page on the platform (a path)")
+    closes_on: date | None = Field(default=None, description="the application deadline")
 
 
 def load_rules(path: Path = RULES_PATH) -> PushRules:

@@ -9,9 +9,9 @@ result columns, no per-enterprise query):
 - ``near_eligible``: a small gap by the data rule ``near_eligible`` (:func:`near_eligible`);
 - ``expiring``: for the renewal policy (HTE), the certificate's expiry date lies within the
   renewal window after the run's as-of date (three-year certificates);
-- ``program_open``: reserved for the programmes capability (calls for applications do not
-  exist yet); the kind, its label and its place in the funnel are defined so that the
-  programmes engineer only has to produce rows.
+- ``program_open``: a call for applications has opened and the enterprise's verdict for the
+  call's policy counts as eligible (:func:`do_push_program_open`, called by the programs
+  capability when a call opens, or ``kechuang push program-open``).
 
 One message per (enterprise, policy, period = evaluation year): when several kinds apply,
 ``expiring`` wins over ``newly_eligible`` over ``near_eligible``; the unique key and
@@ -48,7 +48,14 @@ from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.runs import aligned, input_years, policy_hash, prepare_frame
 from kechuang.policy.service import VERDICT_LABELS
 from kechuang.push import repository as repo
-from kechuang.push.schemas import KIND_LABELS, FunnelRow, NearRule, PushRules, rules
+from kechuang.push.schemas import (
+    KIND_LABELS,
+    FunnelRow,
+    NearRule,
+    OpenProgram,
+    PushRules,
+    rules,
+)
 
 #: precedence when several kinds apply to one (enterprise, policy, period)
 PRECEDENCE = ("expiring", "newly_eligible", "near_eligible")
@@ -410,6 +417,63 @@ def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
     return PushSummary(run.id, LEADING, year, inserted, before_mute - len(msgs), counts)
 
 
+# -- a call for applications opens ---------------------------------------------------------
+
+def do_push_program_open(session: Session, actor: Actor, call: OpenProgram,
+                         rule_set: PushRules | None = None) -> PushSummary:
+    """``program_open`` messages for a call that has just opened, to every enterprise in
+    the actor's scope whose verdict for the call's policy counts as eligible
+    (``eligible_verdicts``) in that policy's latest run covering the actor — "newly open
+    programs that fit its profile" (spec/policies.md, Precise push). Enterprises that
+    muted the policy or the call get nothing. Idempotent by the (enterprise, call, period)
+    key; one audit row."""
+    from kechuang.policy import repository as policy_repo
+    from kechuang.policy.service import latest_covering_runs
+
+    rs = rule_set or rules()
+    if call.program_id in _policies() or call.program_id == LEADING:
+        raise InvalidInput(f"项目编号 {call.program_id!r} 与政策编号相同；请用项目自己的编号",
+                           f"program id {call.program_id!r} is a policy id")
+    if call.policy_id not in _policies():
+        raise InvalidInput(f"未知政策 {call.policy_id!r}", f"Unknown policy {call.policy_id!r}")
+    run = latest_covering_runs(session, actor).get(call.policy_id)
+    if run is None:
+        raise InvalidInput(f"政策 {call.policy_id} 尚无覆盖本辖区的计算结果；请先运行政策计算",
+                           f"no run of {call.policy_id} covers your region yet")
+    results = policy_repo.read_results(session, run.id, ["verdict"])
+    visible = policy_repo.visible_ids(session, actor)
+    fit = results[results["verdict"].isin(rs.eligible_verdicts)
+                  & np.isin(results["enterprise_id"].to_numpy(), visible)]
+    muted_ids = pd.concat([repo.mutes(session, call.policy_id),
+                           repo.mutes(session, call.program_id)])["enterprise_id"]
+    msgs = fit[~fit["enterprise_id"].isin(muted_ids)]
+    closes = f"，截止日期 {call.closes_on.isoformat()}" if call.closes_on else ""
+    verdict = msgs["verdict"].map(VERDICT_LABELS).fillna(msgs["verdict"]).astype(str)
+    frame = pd.DataFrame({
+        "enterprise_id": msgs["enterprise_id"].astype(int), "policy_id": call.program_id,
+        "period": call.period, "kind": "program_open", "verdict": msgs["verdict"],
+        "source": "program", "source_run_id": run.id,
+        "title": f"{call.title}：{KIND_LABELS['program_open']}"[:200],
+        "body": (f"《{call.title}》已开放申报{closes}。经 {run.eval_year} 年度数据测算，"
+                 f"贵企业符合《{run.policy_name}》的条件（判定：" + verdict
+                 + "），请登录平台查看申报要求并准备材料。"),
+        "gap": None,
+        "sms_text": (rs.sms_prefix + f"{call.title}已开放申报，贵企业经测算符合条件，"
+                     "请登录平台查看")[:rs.sms_max_chars],
+        "link": call.link, "created_at": now(),
+    })
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict(
+        "records")
+    inserted = repo.insert_messages(session, records) if records else 0
+    summary = PushSummary(run.id, call.program_id, call.period, inserted,
+                          len(fit) - len(msgs), {"program_open": len(msgs)})
+    audit.record(session, actor, "push.program_open", "program", call.program_id,
+                 after={**call.model_dump(mode="json"), "policy_run_id": run.id,
+                        "fit": len(fit), "inserted": inserted, "muted": summary.muted},
+                 region_code=actor.region_code)
+    return summary
+
+
 # -- the enterprise's inbox -----------------------------------------------------------------
 
 def _own_enterprise(actor: Actor) -> int:
@@ -469,16 +533,23 @@ def muted_policies(session: Session, actor: Actor) -> list[str]:
                                 .order_by(PushMute.policy_id)))
 
 
-def _known_policy(policy_id: str) -> str:
+def _mutable(session: Session, enterprise_id: int, policy_id: str) -> str:
+    """A policy (or ``leading``) — or a call the enterprise has a message about — that it
+    may mute; anything else is refused."""
     policy_id = policy_id.strip()
-    if policy_id not in _policies() and policy_id != LEADING:
+    if policy_id in _policies() or policy_id == LEADING:
+        return policy_id
+    told = session.scalar(select(PushMessage.id).where(
+        PushMessage.enterprise_id == enterprise_id, PushMessage.policy_id == policy_id,
+        PushMessage.kind == "program_open").limit(1))
+    if told is None:
         raise InvalidInput(f"未知政策 {policy_id!r}", f"Unknown policy {policy_id!r}")
     return policy_id
 
 
 def do_mute(session: Session, actor: Actor, policy_id: str) -> bool:
     eid = _own_enterprise(actor)
-    policy_id = _known_policy(policy_id)
+    policy_id = _mutable(session, eid, policy_id)
     exists = session.scalar(select(PushMute.id).where(PushMute.enterprise_id == eid,
                                                       PushMute.policy_id == policy_id))
     if exists is not None:
