@@ -48,10 +48,9 @@ JobFn = Callable[[Session, Actor, dict[str, Any], Progress], dict[str, Any]]
 
 _KINDS: dict[str, JobFn] = {}
 #: modules that register job kinds when imported (the worker may start before any page
-#: imported them); a missing module is skipped
-KIND_MODULES = ("kechuang.scoring.jobs", "kechuang.robustness.jobs", "kechuang.lists.jobs",
-                "kechuang.profile.jobs", "kechuang.policy.jobs", "kechuang.dispatch.jobs",
-                "kechuang.matching.jobs")
+#: imported them)
+KIND_MODULES = ("kechuang.scoring.jobs", "kechuang.robustness.jobs", "kechuang.policy.jobs",
+                "kechuang.dispatch.jobs", "kechuang.matching.jobs")
 _kinds_loaded = False
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -74,11 +73,7 @@ def _load_kinds() -> None:
     import importlib
 
     for name in KIND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
+        importlib.import_module(name)
     _kinds_loaded = True
 
 

@@ -82,6 +82,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.list_rank": ("榜单名次", "List rank"),
     "scoring.prev": ("上年：{points} 分，第 {rank} 名", "Last year: {points} points, rank {rank}"),
     "scoring.back_to_run": ("返回运行 #{id}", "Back to run #{id}"),
+    "scoring.link.robustness": ("名次稳健性分析", "Robustness of the ranks"),
+    "scoring.link.lists": ("榜单预览", "Lists"),
+    "scoring.link.dividends": ("积分红利", "Points dividends"),
 }
 
 register_messages(MESSAGES)
