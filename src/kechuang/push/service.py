@@ -118,30 +118,31 @@ class InputFrames:
         from kechuang.policy.service import CHUNK_ENTERPRISES, policy_inputs
 
         ids = np.unique(np.asarray(ids, dtype=np.int64))
+        years = input_years(as_of)
         if len(ids) <= FEW_CANDIDATES:  # a page's handful: read exactly those
-            data = policy_inputs(self.session, self.actor, input_years(as_of),
-                                 enterprise_ids=ids.tolist())
-            if data.empty:
-                return []
-            frame, enterprise_ids, _ = prepare_frame(data, as_of)
-            return [(frame, aligned(enterprise_ids, frame.uscc).astype(np.int64))]
+            few = _framed(policy_inputs(self.session, self.actor, years,
+                                        enterprise_ids=ids.tolist()), as_of)
+            return [few] if few is not None else []
         out = []
         for block in np.unique(ids // CHUNK_ENTERPRISES):
             key = (as_of, int(block))
             if key not in self._frames:
                 lo = int(block) * CHUNK_ENTERPRISES
-                data = policy_inputs(self.session, self.actor, input_years(as_of),
-                                     id_range=(lo, lo + CHUNK_ENTERPRISES - 1))
-                if data.empty:
-                    self._frames[key] = None
-                else:
-                    frame, enterprise_ids, _ = prepare_frame(data, as_of)
-                    self._frames[key] = (frame, aligned(enterprise_ids, frame.uscc)
-                                         .astype(np.int64))
+                self._frames[key] = _framed(policy_inputs(
+                    self.session, self.actor, years,
+                    id_range=(lo, lo + CHUNK_ENTERPRISES - 1)), as_of)
             got = self._frames[key]
             if got is not None:
                 out.append(got)
         return out
+
+
+def _framed(data: pd.DataFrame, as_of: date) -> tuple[Frame, np.ndarray] | None:
+    """An input table as (evaluation frame, enterprise id per frame row); None when empty."""
+    if data.empty:
+        return None
+    frame, enterprise_ids, _ = prepare_frame(data, as_of)
+    return frame, aligned(enterprise_ids, frame.uscc).astype(np.int64)
 
 
 def near_eligible(session: Session, actor: Actor, run: PolicyRun, results: pd.DataFrame,
