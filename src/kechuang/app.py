@@ -141,6 +141,20 @@ def _domain_modules() -> list[Any]:
         "kechuang.matching.api",
         "kechuang.dispatch.views",
         "kechuang.dispatch.api",
+        "kechuang.ledger.views",
+        "kechuang.ledger.api",
+        "kechuang.vouchers.views",
+        "kechuang.vouchers.api",
+        "kechuang.programs.views",
+        "kechuang.programs.api",
+        "kechuang.review.views",
+        "kechuang.review.api",
+        "kechuang.finance.views",
+        "kechuang.finance.api",
+        "kechuang.monitoring.views",
+        "kechuang.monitoring.api",
+        "kechuang.carbon.views",
+        "kechuang.carbon.api",
     ]
     modules = []
     for name in names:

@@ -10,6 +10,10 @@ keyword arguments:
 - ``scoring.run_completed``: ``session``, ``actor``, ``run`` (a ``ScoringRun``)
 - ``scoring.run_published``: ``session``, ``actor``, ``run`` (a ``ScoringRun`` just published)
 - ``policy.runs_completed``: ``session``, ``actor``, ``run_ids`` (``PolicyRun`` ids)
+- ``programs.review_requested``: ``session``, ``actor``, ``request``
+  (:class:`kechuang.kit.seams.ReviewRequest`)
+- ``review.decision_recorded``: ``session``, ``actor``, ``decision``
+  (:class:`kechuang.kit.seams.ReviewDecision`)
 """
 
 from __future__ import annotations
