@@ -36,7 +36,7 @@ from kechuang.demo import model
 from kechuang.demo.accounts import PASSWORD, create_accounts, create_parties
 from kechuang.demo.loader import Block, NumBlock, TextBlock, Writer, make_writer
 from kechuang.demo.names import SUFFIX_JSC, SUFFIX_LTD, TRADE_CHARS
-from kechuang.kit import audit
+from kechuang.kit import audit, events
 from kechuang.kit.errors import InvalidInput
 from kechuang.kit.uscc import ALPHABET, make_uscc
 from kechuang.models import ATTR_PERIOD, ImportBatch, Industry, Metric, Region
@@ -276,6 +276,11 @@ def _generate(conn: Any, session: Session, *, n: int, seed: int, console: Consol
 
     console.print("技术需求、科技成果、科技特派员 matching registries …")
     matching = load_matching_demo(session, seed=seed, county_code=county_code, today=today)
+    # the capabilities built on the county (programs, ledger, review, finance, monitoring…)
+    # add their demo records in their own subscribers, inside this same transaction
+    capabilities: dict[str, Any] = {}
+    events.emit("demo.county_loaded", session=session, seed=seed, county_code=county_code,
+                today=today, years=list(years), summary=capabilities)
     facts = sum(batches.facts.values())
     audit.record(session, Actor.command_line(), "demo.generate", "region", county_code,
                  region_code=county_code,
@@ -291,6 +296,7 @@ def _generate(conn: Any, session: Session, *, n: int, seed: int, console: Consol
         "experts": len(parties["experts"]),
         "banks": len(parties["banks"]),
         "matching": matching,
+        **capabilities,
         "password": PASSWORD,
         "accounts": accounts,
     }

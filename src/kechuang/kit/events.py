@@ -10,6 +10,8 @@ keyword arguments:
 - ``scoring.run_completed``: ``session``, ``actor``, ``run`` (a ``ScoringRun``)
 - ``scoring.run_published``: ``session``, ``actor``, ``run`` (a ``ScoringRun`` just published)
 - ``policy.runs_completed``: ``session``, ``actor``, ``run_ids`` (``PolicyRun`` ids)
+- ``demo.county_loaded``: ``session``, ``seed``, ``county_code``, ``today`` (a date),
+  ``years`` (the demo's years), ``summary`` (a dict each subscriber adds its counts to)
 - ``programs.review_requested``: ``session``, ``actor``, ``request``
   (:class:`kechuang.kit.seams.ReviewRequest`)
 - ``review.decision_recorded``: ``session``, ``actor``, ``decision``
