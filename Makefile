@@ -55,6 +55,7 @@ bench: install-dev
 lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --config .importlinter
 
 # re-pin the lock files after changing pyproject.toml (needs `uv`: pip install uv)
 lock:

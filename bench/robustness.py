@@ -129,7 +129,7 @@ def analyse_run(url: str, run_id: int, replications: int, seed: int) -> dict[str
 def synthetic(n: int, replications: int, seed: int) -> dict[str, Any]:
     import numpy as np
 
-    from kechuang.robustness.analysis import Inputs, analyse
+    from kechuang.robustness.engine import Inputs, analyse
     from kechuang.robustness.schemas import RobustnessConfig
     from kechuang.scoring.catalogue import load_system
 

@@ -40,3 +40,15 @@ def test_invalid_values_are_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("KECHUANG_DEFAULT_LOCALE", "fr")
     with pytest.raises(ValidationError, match="default_locale"):
         Settings()
+
+
+def test_security_settings_are_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("KECHUANG_SETTINGS_FILE", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("KECHUANG_TRUSTED_PROXIES", '["10.0.0.0/8", "not-an-address"]')
+    with pytest.raises(ValidationError, match="not-an-address"):
+        Settings()
+    monkeypatch.setenv("KECHUANG_TRUSTED_PROXIES", '["10.0.0.0/8", "::1"]')
+    assert Settings().trusted_proxies == ["10.0.0.0/8", "::1"]
+    monkeypatch.setenv("KECHUANG_PASSWORD_MIN_LENGTH", "6")
+    with pytest.raises(ValidationError, match="password_min_length"):
+        Settings()

@@ -99,20 +99,13 @@ def users_create(
     enterprise: Annotated[str | None, typer.Option(help="Credit code (role enterprise)")] = None,
 ) -> None:
     """Create an account (as the operator at the shell: a bureau administrator)."""
-    from sqlalchemy import select
-
-    from kechuang.auth.service import do_create_user
-    from kechuang.kit.errors import InvalidInput
-    from kechuang.models import Enterprise
+    from kechuang.auth.service import do_create_user, enterprise_id_of
 
     try:
         with unit_of_work() as session:
             party: dict[str, object] = {"department_code": department}
             if enterprise:
-                ent_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == enterprise))
-                if ent_id is None:
-                    raise InvalidInput(f"企业不存在：{enterprise}")
-                party["enterprise_id"] = ent_id
+                party["enterprise_id"] = enterprise_id_of(session, enterprise)
             user = do_create_user(session, Actor.command_line(), username=username,
                                   password=password, role=role, region_code=region,
                                   display_name=name, **party)

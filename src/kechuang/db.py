@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from kechuang.config import get_settings
+
 #: Decimal places kept for every exact quantity (facts in 万元 keep 0.01 CNY).
 DECIMAL_SCALE = 6
 _SCALE = Decimal(10) ** DECIMAL_SCALE
@@ -81,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(get_settings().sqlite_busy_timeout_ms)}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -93,10 +95,17 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **_pool_args())
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **_pool_args())
+
+
+def _pool_args() -> dict[str, Any]:
+    """Pool sized with the server's worker threads (docs/settings.md, docs/security.md)."""
+    settings = get_settings()
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout}
 
 
 _engines: dict[str, Engine] = {}
@@ -105,8 +114,6 @@ _engines: dict[str, Engine] = {}
 def get_engine(url: str | None = None) -> Engine:
     """One engine per URL per process."""
     if url is None:
-        from kechuang.config import get_settings
-
         url = get_settings().database_url
     url = normalise_url(url)
     if url not in _engines:

@@ -59,7 +59,9 @@ def test_creation_errors_are_shown_in_the_form_and_nothing_is_written(client, lo
     base = {"csrf_token": csrf, "username": "li.na", "display_name": "李娜",
             "password": "good-pass-123", "role": "bureau_staff", "region_code": "320582"}
     cases = [
-        ({"password": "short1"}, "密码至少8位"),
+        ({"password": "short-pass1"}, "密码至少12位"),
+        ({"password": "aaaaaaaaaaaaaa"}, "同一字符"),
+        ({"password": "password123456"}, "过于常见"),
         ({"username": "staff"}, "用户名已存在：staff"),
         ({"region_code": "320581"}, "不能在本辖区之外创建账号"),
         ({"role": "enterprise"}, "需要指定 enterprise_id"),

@@ -86,3 +86,21 @@ def test_parser_never_crashes(text):
     for lang in (PLAIN, RICH):
         with contextlib.suppress(kx.ExpressionSyntaxError):
             lang.parse(text)
+
+
+def test_the_one_growth_formula_on_arrays_and_both_languages_use_it():
+    import numpy as np
+
+    from kechuang.policy import engine as policy_engine
+    from kechuang.scoring import expressions as scoring_ex
+
+    v3, v2, v1 = np.array([4600.0, 120.0]), np.array([4000.0, 100.0]), np.array([3200.0, 80.0])
+    g = kx.growth([v3, v2, v1], np.divide)
+    assert np.allclose(g, 0.5 * (v3 / v2 + v2 / v1) - 1)  # the HTE form
+    assert kx.growth([v3, v2], np.divide).tolist() == (v3 / v2 - 1).tolist()
+    # neither language keeps a copy of the formula: both call kx.growth
+    import inspect
+
+    for module in (policy_engine, scoring_ex):
+        source = inspect.getsource(module)
+        assert "kx.growth(" in source and "0.5 * (" not in source

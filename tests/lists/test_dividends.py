@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kechuang.kit.errors import InvalidInput
-from kechuang.lists.dividends import Candidate, compute, round_to_cents
+from kechuang.lists.engine import Candidate, compute, round_to_cents
 from kechuang.lists.schemes import Scheme
 
 D = Decimal

@@ -49,7 +49,7 @@ def test_a_good_file_parses_and_its_hash_follows_the_text():
      "第5行", "名次范围"),
     ("id: t\nname: x\nkind: tiers\ntiers:\n  - {tier: lead, amount: -5}\n",
      "第5行，键“tiers.0.amount”", "不能为负"),
-    ("id: t\nname: [x\n", "第", "YAML 格式错误"),
+    ("id: t\nname: [x\n", "第", "YAML 语法错误"),
 ])
 def test_mistakes_name_file_line_and_key(text, where, why):
     with pytest.raises(SchemeFileError) as info:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from kechuang.kit.errors import InvalidInput
-from kechuang.policy.evaluate import evaluate, evaluation_year
+from kechuang.policy.engine import evaluate, evaluation_year
 from kechuang.policy.gaps import fmt, gaps_for
 from tests.policy.helpers import hte, hte_rows, tech_sme
 

@@ -19,7 +19,7 @@ from kechuang.models import AuditEvent, Enterprise, PolicyResultBlock, PolicyRun
 from kechuang.policy import blocks
 from kechuang.policy import repository as repo
 from kechuang.policy.blocks import CONVERT_ROWS
-from kechuang.policy.evaluate import evaluate
+from kechuang.policy.engine import evaluate
 from kechuang.policy.loader import builtin_policies
 from kechuang.policy.service import do_run_policies
 from tests.ingest.helpers import csv_bytes, user_actor

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kechuang.kit.errors import InvalidInput
-from kechuang.robustness.analysis import (
+from kechuang.robustness.engine import (
     Choice,
     Inputs,
     Model,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from kechuang.robustness import i18n as _i18n  # noqa: F401  (registers the strings)
-from kechuang.robustness.analysis import FACTORS
+from kechuang.robustness.engine import FACTORS
 from kechuang.web.i18n import MESSAGES
 from kechuang.web.render import TEMPLATES_DIR
 

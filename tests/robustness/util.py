@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kechuang.robustness.analysis import Inputs
+from kechuang.robustness.engine import Inputs
 from kechuang.scoring.system import System
 from tests.scoring.util import load_text, run
 
@@ -46,7 +46,7 @@ def persist_run(session, region_code: str = "320582", year: int = 2024,
 
     from kechuang.models import Enterprise
     from kechuang.models.scoring import ScoreResult, ScoringRun
-    from kechuang.robustness.analysis import Choice, Model, rank_desc
+    from kechuang.robustness.engine import Choice, Model, rank_desc
     from kechuang.robustness.schemas import RobustnessConfig
     from kechuang.scoring.catalogue import load_system
     from kechuang.scoring.repository import insert_columns

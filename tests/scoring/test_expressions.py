@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kechuang.kit import expressions as kx
 from kechuang.scoring import expressions as ex
 
 
@@ -25,7 +26,12 @@ def test_precedence_and_aliases():
 
 def test_calls_and_years_keyword():
     node = ex.parse("growth(revenue, years=3)")
-    assert node == ex.Call("growth", (ex.Name("revenue"),), 3)
+    assert node == ex.Call("growth", (ex.Name("revenue"),), (("years", ex.Num(3.0)),))
+    assert ex.years_of(node) == 3 and ex.years_of(ex.parse("growth(revenue)")) == 3
+    assert ex.years_of(ex.parse("mean(revenue)")) == 1
+    # the AST is the shared parser's (kechuang.kit.expressions), not a copy
+    assert ex.Call is kx.Call and ex.Binary is kx.Binary and ex.Unary is kx.Unary
+    assert ex.lookback(ex.parse("growth(lag(a, 2), years=4) + mean(b, years=2)")) == 5
     assert ex.names(ex.parse("if(a > 0, ratio(b, c), lag(d, 2))")) == {"a", "b", "c", "d"}
 
 
@@ -120,7 +126,7 @@ def _trees(depth: int = 3) -> st.SearchStrategy[ex.Node]:
             st.tuples(st.sampled_from(["log", "sqrt", "abs"]), kids).map(
                 lambda t: ex.Call(t[0], (t[1],))),
             st.tuples(kids, st.integers(2, 5)).map(
-                lambda t: ex.Call("growth", (t[0],), t[1])),
+                lambda t: ex.Call("growth", (t[0],), (("years", ex.Num(float(t[1]))),))),
             st.tuples(kids, kids, kids).map(lambda t: ex.Call("if", t)),
         ),
         max_leaves=12,

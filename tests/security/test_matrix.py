@@ -45,6 +45,13 @@ EXPECTED: dict[str, set[str]] = {
     "POST /logout": LOGGED_IN,
     "GET /lang/{code}": ALL,
     "GET /api/v1/me": ALL,
+    "GET /login/totp": ALL,
+    "POST /login/totp": ALL,
+    "GET /account": LOGGED_IN,
+    "POST /account/password": LOGGED_IN,
+    "POST /account/totp/start": LOGGED_IN,
+    "POST /account/totp/confirm": LOGGED_IN,
+    "POST /account/totp/disable": LOGGED_IN,
     # departmental imports
     "GET /imports": INTAKE,
     "GET /imports/new": INTAKE,
@@ -78,6 +85,8 @@ EXPECTED: dict[str, set[str]] = {
     "POST /users/{user_id}/revoke-sessions": ADMIN,
     "POST /users/{user_id}/deactivate": ADMIN,
     "POST /users/{user_id}/activate": ADMIN,
+    "POST /users/{user_id}/reset-password": ADMIN,
+    "GET /security-events": ADMIN,
 }
 
 

@@ -6,12 +6,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope, regions_in_scope
-from kechuang.models import AuditEvent, Bank, Department, Expert, Institute, Region, User
+from kechuang.auth.scope import enterprise_visible, region_code_in_scope, regions_in_scope
+from kechuang.models import (
+    AuditEvent,
+    Bank,
+    Department,
+    Enterprise,
+    Expert,
+    Institute,
+    LoginSession,
+    Region,
+    User,
+    utcnow,
+)
+from kechuang.models.security import SecurityEvent
 
 
 def _in_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
@@ -105,3 +117,78 @@ def parties(session: Session, actor: Actor) -> dict[str, list[Any]]:
             .where(_in_scope(actor, Bank.region_code))
             .order_by(Bank.name))),
     }
+
+
+# --------------------------------------------------------------------------- security events
+
+
+def security_event_scope(actor: Actor) -> Any:
+    """Events about the administrator's region or its accounts, and anonymous events (an
+    unknown user name or no session belongs to no region)."""
+    if actor.region_path == "/":
+        return true()
+    return or_(
+        region_code_in_scope(actor, SecurityEvent.region_code),
+        SecurityEvent.user_id.in_(select(User.id).where(region_code_in_scope(actor,
+                                                                             User.region_code))),
+        and_(SecurityEvent.user_id.is_(None), SecurityEvent.region_code.is_(None)),
+    )
+
+
+def security_event_predicates(actor: Actor, *, kind: str = "", username: str = "",
+                              ip: str = "", path: str = "", status: int | None = None,
+                              since: datetime | None = None,
+                              until: datetime | None = None) -> list[Any]:
+    where: list[Any] = [security_event_scope(actor)]
+    if kind:
+        where.append(SecurityEvent.kind.startswith(kind, autoescape=True))
+    if username:
+        where.append(SecurityEvent.username == username)
+    if ip:
+        where.append(SecurityEvent.ip == ip)
+    if path:
+        where.append(SecurityEvent.path.startswith(path, autoescape=True))
+    if status is not None:
+        where.append(SecurityEvent.status == status)
+    if since is not None:
+        where.append(SecurityEvent.at >= since)
+    if until is not None:
+        where.append(SecurityEvent.at < until)
+    return where
+
+
+def count_security_events(session: Session, where: list[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(SecurityEvent).where(*where)) or 0
+
+
+def security_events(session: Session, where: list[Any], offset: int,
+                    limit: int) -> list[SecurityEvent]:
+    return list(session.scalars(select(SecurityEvent).where(*where)
+                                .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+                                .offset(offset).limit(limit)))
+
+
+def security_event_kinds(session: Session) -> list[str]:
+    return list(session.scalars(select(SecurityEvent.kind).distinct()
+                                .order_by(SecurityEvent.kind)))
+
+
+# --------------------------------------------------------------------------- account actions
+
+
+def revoke_open_sessions(session: Session, user_id: int) -> int:
+    result = session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def visible_enterprise_id(session: Session, actor: Actor, uscc: str) -> int | None:
+    return session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc,
+                                                      enterprise_visible(actor)))
+
+
+def flush(session: Session) -> None:
+    """Send pending changes so constraint errors appear inside the action."""
+    session.flush()

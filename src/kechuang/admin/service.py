@@ -13,18 +13,30 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kechuang.admin import repository as repo
-from kechuang.admin.schemas import AUDIT_PER_PAGE, AuditFilters, AuditPage, AuditRow, Change
+from kechuang.admin.schemas import (
+    AUDIT_PER_PAGE,
+    AuditFilters,
+    AuditPage,
+    AuditRow,
+    Change,
+    SecurityFilters,
+    SecurityPage,
+    SecurityRow,
+)
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
-from kechuang.auth.service import PARTY_OF_ROLE, do_create_user, do_revoke_sessions
+from kechuang.auth.service import (
+    PARTY_OF_ROLE,
+    do_create_user,
+    do_reset_password,
+    do_revoke_sessions,
+)
 from kechuang.config import get_settings
 from kechuang.kit import audit
 from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
-from kechuang.models import Enterprise, LoginSession, User, utcnow
+from kechuang.models import User
 
 
 def _local_midnight_utc(day: Any) -> datetime:
@@ -70,6 +82,44 @@ def list_audit(session: Session, actor: Actor, filters: AuditFilters) -> AuditPa
     return AuditPage(total=total, page=page, pages=pages, items=items)
 
 
+def list_security_events(session: Session, actor: Actor,
+                         filters: SecurityFilters) -> SecurityPage:
+    """Security events (logins, refusals, CSRF failures, downloads …) of the administrator's
+    region and of anonymous callers, newest first; dates are local days."""
+    if actor.role != "bureau_admin":
+        raise Forbidden("只有科技局管理员可以查看安全事件",
+                        "Only a bureau administrator reads security events")
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise InvalidInput("起始日期晚于截止日期", "The start date is after the end date",
+                           field="date_from")
+    since = _local_midnight_utc(filters.date_from) if filters.date_from else None
+    until = (_local_midnight_utc(filters.date_to + timedelta(days=1))
+             if filters.date_to else None)
+    where = repo.security_event_predicates(actor, kind=filters.kind.strip(),
+                                           username=filters.user.strip(),
+                                           ip=filters.ip.strip(), path=filters.path.strip(),
+                                           status=filters.status, since=since, until=until)
+    total = repo.count_security_events(session, where)
+    pages = max(1, math.ceil(total / AUDIT_PER_PAGE))
+    page = min(filters.page, pages)
+    rows = repo.security_events(session, where, (page - 1) * AUDIT_PER_PAGE, AUDIT_PER_PAGE)
+    items = [SecurityRow(id=e.id, at=e.at, kind=e.kind, username=e.username, ip=e.ip,
+                         method=e.method, path=e.path, status=e.status,
+                         detail_text=_show(e.detail) or "") for e in rows]
+    return SecurityPage(total=total, page=page, pages=pages, items=items)
+
+
+def security_kinds(session: Session) -> list[str]:
+    return repo.security_event_kinds(session)
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str,
+                   reset_totp: bool) -> tuple[User, int]:
+    """An administrator's password reset of an account of their region (sessions revoked)."""
+    user = _target(session, actor, user_id)
+    return user, do_reset_password(session, actor, user.id, password, reset_totp=reset_totp)
+
+
 def _target(session: Session, actor: Actor, user_id: int) -> User:
     if actor.role != "bureau_admin":
         raise Forbidden("只有科技局管理员可以管理账号",
@@ -95,17 +145,13 @@ def do_deactivate_user(session: Session, actor: Actor, user_id: int) -> User:
     if not user.is_active:
         return user
     user.is_active = False
-    result = session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    revoked = repo.revoke_open_sessions(session, user.id)
     audit.record(session, actor, "user.deactivate", "user", user.id,
                  region_code=user.region_code,
                  before={"username": user.username, "is_active": True},
                  after={"username": user.username, "is_active": False,
-                        "sessions_revoked": int(result.rowcount)})  # type: ignore[attr-defined]
-    session.flush()
+                        "sessions_revoked": revoked})
+    repo.flush(session)
     return user
 
 
@@ -118,7 +164,7 @@ def do_activate_user(session: Session, actor: Actor, user_id: int) -> User:
     audit.record(session, actor, "user.activate", "user", user.id, region_code=user.region_code,
                  before={"username": user.username, "is_active": False},
                  after={"username": user.username, "is_active": True})
-    session.flush()
+    repo.flush(session)
     return user
 
 
@@ -130,8 +176,7 @@ def create_user(session: Session, actor: Actor, form: dict[str, str]) -> User:
         party["department_code"] = form["department_code"]
     uscc = (form.get("enterprise_uscc") or "").strip().upper()
     if uscc:
-        eid = session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc,
-                                                         enterprise_visible(actor)))
+        eid = repo.visible_enterprise_id(session, actor, uscc)
         if eid is None:
             raise InvalidInput(f"企业信用代码“{uscc}”不存在或不在您的辖区内",
                                f"Unknown enterprise credit code in your region: {uscc}",

@@ -12,15 +12,18 @@ from fastapi.responses import RedirectResponse
 from kechuang.admin import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.admin import repository as repo
 from kechuang.admin import service
-from kechuang.admin.schemas import AuditFilters
+from kechuang.admin.schemas import AuditFilters, SecurityFilters
 from kechuang.kit.errors import KechuangError
 from kechuang.models import ROLES
-from kechuang.web.deps import DB, CurrentActor, allow
+from kechuang.web import nav
+from kechuang.web.deps import DB, CurrentActor, RowId, allow
 from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
 ADMIN = "bureau_admin"
+
+nav.register("/security-events", "admin.security.title", {ADMIN}, 92)
 ACCOUNT_ROLES = tuple(r for r in ROLES if r != "public")
 FORM_FIELDS = ("username", "display_name", "role", "region_code", "department_code",
                "enterprise_uscc", "institute_id", "expert_id", "bank_id")
@@ -44,7 +47,7 @@ def _users_page(request: Request, db: DB, actor: CurrentActor, *, form: dict[str
                 error: str | None = None, status_code: int = 200):
     notice = None
     q = request.query_params
-    if q.get("done") in ("created", "revoked", "deactivated", "activated"):
+    if q.get("done") in ("created", "revoked", "deactivated", "activated", "password_reset"):
         notice = ("admin.users." + q["done"], {"username": q.get("username", ""),
                                                "n": q.get("n", "0")})
     return render(request, "admin/users.html", {
@@ -87,6 +90,34 @@ def create_user(
         return _users_page(request, db, actor, form=form, error=exc.message(locale_of(request)),
                            status_code=exc.status_code)
     return _done("created", username=user.username)
+
+
+@router.get("/security-events", dependencies=[allow(ADMIN)])
+def security_events(request: Request, db: DB, actor: CurrentActor,
+                    filters: Annotated[SecurityFilters, Query()]):
+    result = service.list_security_events(db, actor, filters)
+    context = {"filters": filters, "result": result}
+    if (request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-history-restore-request") != "true"
+            and request.headers.get("hx-target") == "security-rows"):
+        return render(request, "admin/_security_rows.html", context)
+    context["kinds"] = service.security_kinds(db)
+    return render(request, "admin/security.html", context)
+
+
+@router.post("/users/{user_id}/reset-password", dependencies=[allow(ADMIN)])
+def reset_password(request: Request, db: DB, actor: CurrentActor, user_id: RowId,
+                   password: Annotated[str, Form(max_length=200)] = "",
+                   reset_totp: Annotated[str, Form(max_length=4)] = ""):
+    try:
+        user, n = service.reset_password(db, actor, user_id, password, reset_totp == "1")
+    except KechuangError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        db.rollback()
+        return _users_page(request, db, actor, form=None, error=exc.message(locale_of(request)),
+                           status_code=exc.status_code)
+    return _done("password_reset", username=user.username, n=n)
 
 
 @router.post("/users/{user_id}/revoke-sessions", dependencies=[allow(ADMIN)])

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, true, update
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.kit.errors import NotFound
 from kechuang.models import Enterprise, Industry, Region
-from kechuang.models.dispatch import DispatchAssignment
+from kechuang.models.dispatch import DispatchAlternate, DispatchAssignment, DispatchRun
 from kechuang.models.matching import Commissioner, ConflictDeclaration, ServiceRequest
 
 #: assignment states that hold a commissioner's capacity
@@ -164,3 +164,70 @@ def set_request_status(session: Session, ids: Sequence[int], old: Sequence[str],
                               .values(status=new))
         changed += res.rowcount  # type: ignore[attr-defined]
     return changed
+
+
+# ------------------------------------------------------------------ runs and assignments
+def add_run(session: Session, run: DispatchRun, assignments: Sequence[DispatchAssignment],
+            alternates: Sequence[DispatchAlternate]) -> DispatchRun:
+    """Stage a run (flushed for its id) with its assignments and alternates; the rows get
+    the run's id."""
+    session.add(run)
+    session.flush()
+    for a in assignments:
+        a.run_id = run.id
+    for x in alternates:
+        x.run_id = run.id
+    session.add_all(assignments)
+    session.add_all(alternates)
+    return run
+
+
+def get_assignment(session: Session, assignment_id: int) -> DispatchAssignment | None:
+    return session.get(DispatchAssignment, assignment_id)
+
+
+def get_request(session: Session, request_id: int) -> ServiceRequest | None:
+    return session.get(ServiceRequest, request_id)
+
+
+def get_run(session: Session, run_id: int) -> DispatchRun | None:
+    return session.get(DispatchRun, run_id)
+
+
+def alternates_of(session: Session, run_id: int, request_id: int) -> list[DispatchAlternate]:
+    """The alternates of one request in a run, best rank first."""
+    return list(session.scalars(select(DispatchAlternate)
+                                .where(DispatchAlternate.run_id == run_id,
+                                       DispatchAlternate.request_id == request_id)
+                                .order_by(DispatchAlternate.rank)).all())
+
+
+def replace_assignment(session: Session, new: DispatchAssignment,
+                       used: DispatchAlternate) -> None:
+    """Stage the new assignment and drop the alternate it used; flush."""
+    session.add(new)
+    session.execute(delete(DispatchAlternate).where(DispatchAlternate.id == used.id))
+    session.flush()
+
+
+def recent_runs(session: Session, actor: Actor, limit: int = 20) -> list[DispatchRun]:
+    return list(session.scalars(select(DispatchRun)
+                                .where(region_code_in_scope(actor, DispatchRun.region_code))
+                                .order_by(DispatchRun.id.desc()).limit(limit)).all())
+
+
+def run_assignments(session: Session, run_id: int) -> list[DispatchAssignment]:
+    return list(session.scalars(select(DispatchAssignment)
+                                .where(DispatchAssignment.run_id == run_id)
+                                .order_by(DispatchAssignment.id)).all())
+
+
+def run_alternates(session: Session, run_id: int) -> list[DispatchAlternate]:
+    return list(session.scalars(
+        select(DispatchAlternate).where(DispatchAlternate.run_id == run_id)
+        .order_by(DispatchAlternate.request_id, DispatchAlternate.rank)).all())
+
+
+def commissioner_names(session: Session, ids: set[int]) -> dict[int, str]:
+    return {cid: name for cid, name in session.execute(
+        select(Commissioner.id, Commissioner.name).where(Commissioner.id.in_(ids)))}

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
+from kechuang.auth.service import require_region_in_scope
 from kechuang.dispatch import repository as repo
 from kechuang.dispatch.assign import Person, Result, Task, solve
 from kechuang.dispatch.files import FileCommissioner, FileRequest
@@ -61,6 +61,8 @@ def do_dispatch(session: Session, actor: Actor, *, region_code: str | None = Non
                 alternates: int = DEFAULT_ALTERNATES) -> RunSummary:
     """Dispatch every open request in scope; returns the run's summary."""
     weights = weights or FitWeights()
+    # the run is labelled with this region: it must be the actor's own (issue 17)
+    require_region_in_scope(session, actor, region_code or actor.region_code)
     reqs = repo.requests(session, actor, region_code=region_code)
     if not reqs:
         raise InvalidInput("范围内没有待分派（open）的服务需求", "No open service request in scope")
@@ -81,15 +83,13 @@ def do_dispatch(session: Session, actor: Actor, *, region_code: str | None = Non
         weights=weights.as_dict(), proof=asdict(result.proof) | {"optimal": result.proof.optimal},
         explanations=[asdict(e) for e in result.explanations],
         created_by=actor.user_id, actor=actor.username)
-    session.add(run)
-    session.flush()
-    session.add_all(DispatchAssignment(run_id=run.id, request_id=int(a.task_id),
-                                       commissioner_id=int(a.person_id), fit=a.fit)
-                    for a in result.assignments)
-    session.add_all(DispatchAlternate(run_id=run.id, request_id=int(tid),
-                                      commissioner_id=int(alt.person_id), rank=rank, fit=alt.fit)
-                    for tid, alts in result.alternates.items()
-                    for rank, alt in enumerate(alts, start=1))
+    repo.add_run(
+        session, run,
+        [DispatchAssignment(request_id=int(a.task_id), commissioner_id=int(a.person_id),
+                            fit=a.fit) for a in result.assignments],
+        [DispatchAlternate(request_id=int(tid), commissioner_id=int(alt.person_id), rank=rank,
+                           fit=alt.fit)
+         for tid, alts in result.alternates.items() for rank, alt in enumerate(alts, start=1)])
     served = sorted({int(a.task_id) for a in result.assignments})
     changed = repo.set_request_status(session, served, ["open"], "assigned")
     if changed != len(served):
@@ -113,10 +113,10 @@ def do_dispatch(session: Session, actor: Actor, *, region_code: str | None = Non
 
 def _assignment_in_scope(session: Session, actor: Actor,
                          assignment_id: int) -> tuple[DispatchAssignment, ServiceRequest]:
-    a = session.get(DispatchAssignment, assignment_id)
+    a = repo.get_assignment(session, assignment_id)
     if a is None or not repo.requests(session, actor, status=(), ids=[a.request_id]):
         raise NotFound(f"没有分派记录 #{assignment_id}", f"No assignment #{assignment_id}")
-    req = session.get(ServiceRequest, a.request_id)
+    req = repo.get_request(session, a.request_id)
     assert req is not None
     return a, req
 
@@ -145,10 +145,7 @@ def do_redispatch(session: Session, actor: Actor, assignment_id: int,
     if a.status not in repo.ACTIVE:
         raise Conflict(f"分派记录 #{a.id} 已被替换，不能再次改派",
                        f"Assignment #{a.id} was already replaced")
-    alts = session.scalars(select(DispatchAlternate)
-                           .where(DispatchAlternate.run_id == a.run_id,
-                                  DispatchAlternate.request_id == a.request_id)
-                           .order_by(DispatchAlternate.rank)).all()
+    alts = repo.alternates_of(session, a.run_id, a.request_id)
     if commissioner_id is not None:
         alts = [x for x in alts if x.commissioner_id == commissioner_id]
         if not alts:
@@ -168,11 +165,9 @@ def do_redispatch(session: Session, actor: Actor, assignment_id: int,
     new = DispatchAssignment(run_id=a.run_id, request_id=req.id,
                              commissioner_id=choice.commissioner_id, fit=choice.fit,
                              status="assigned", replaces_id=a.id, created_at=now, updated_at=now)
-    session.add(new)
-    session.execute(delete(DispatchAlternate).where(DispatchAlternate.id == choice.id))
     old = req.status
     req.status = "assigned"
-    session.flush()
+    repo.replace_assignment(session, new, choice)
     audit.record(session, actor, "dispatch.redispatch", "service_request", req.id,
                  before={"status": old, "commissioner_id": a.commissioner_id},
                  after={"status": "assigned", "commissioner_id": new.commissioner_id,
@@ -184,9 +179,7 @@ def do_redispatch(session: Session, actor: Actor, assignment_id: int,
 def overview(session: Session, actor: Actor) -> dict[str, Any]:
     reqs = repo.requests(session, actor)
     people = repo.commissioners(session, actor)
-    runs = session.scalars(select(DispatchRun)
-                           .where(region_code_in_scope(actor, DispatchRun.region_code))
-                           .order_by(DispatchRun.id.desc()).limit(20)).all()
+    runs = repo.recent_runs(session, actor, 20)
     return {"requests": reqs, "commissioners": len(people),
             "capacity": sum(c.capacity for c in people), "free": sum(c.free for c in people),
             "runs": runs}
@@ -202,14 +195,11 @@ class RunRow:
 
 def run_detail(session: Session, actor: Actor, run_id: int,
                locale: str = "zh") -> tuple[DispatchRun, list[RunRow]]:
-    run = session.get(DispatchRun, run_id)
+    run = repo.get_run(session, run_id)
     if run is None:
         raise NotFound(f"没有分派运行 #{run_id}", f"No dispatch run #{run_id}")
-    assigns = session.scalars(select(DispatchAssignment)
-                              .where(DispatchAssignment.run_id == run_id)
-                              .order_by(DispatchAssignment.id)).all()
-    alts = session.scalars(select(DispatchAlternate).where(DispatchAlternate.run_id == run_id)
-                           .order_by(DispatchAlternate.request_id, DispatchAlternate.rank)).all()
+    assigns = repo.run_assignments(session, run_id)
+    alts = repo.run_alternates(session, run_id)
     unserved: dict[int, list[str]] = {}
     for e in run.explanations:
         for tid in e["task_ids"]:
@@ -219,12 +209,8 @@ def run_detail(session: Session, actor: Actor, run_id: int,
     visible = {r.id: r for r in repo.requests(session, actor, status=(), ids=sorted(ids))}
     if ids and not visible:
         raise NotFound(f"没有分派运行 #{run_id}", f"No dispatch run #{run_id}")
-    from kechuang.models.matching import Commissioner
-
-    names: dict[int, str] = {
-        cid: name for cid, name in session.execute(
-            select(Commissioner.id, Commissioner.name).where(Commissioner.id.in_(
-                {a.commissioner_id for a in assigns} | {a.commissioner_id for a in alts})))}
+    names: dict[int, str] = repo.commissioner_names(
+        session, {a.commissioner_id for a in assigns} | {a.commissioner_id for a in alts})
     rows: dict[int, RunRow] = {rid: RunRow(r, [], [], unserved.get(rid, []))
                                for rid, r in visible.items()}
     for a in assigns:
@@ -233,6 +219,10 @@ def run_detail(session: Session, actor: Actor, run_id: int,
     for x in alts:
         if x.request_id in rows:
             rows[x.request_id].alternates.append((x, names.get(x.commissioner_id, "")))
+    # the run's explanations name requests: keep those about visible requests only (the
+    # value is set for this read, never written back)
+    set_committed_value(run, "explanations", [
+        e for e in run.explanations if {int(t) for t in e["task_ids"]} <= set(visible)])
     for row in rows.values():  # a served request of a deficient set needs no "why"
         active = sum(1 for a, _ in row.assignments if a.status != "replaced")
         if active >= row.request.team_size:

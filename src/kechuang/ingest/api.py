@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from kechuang.ingest.schemas import BatchOut
+from kechuang.config import get_settings
+from kechuang.ingest.schemas import BatchOut, ImportResultOut
 from kechuang.ingest.service import do_import, list_batches, visible_batch
 from kechuang.ingest.views import IMPORTERS, _template_entry, read_upload
 from kechuang.web.deps import DB, CurrentActor, RowId, allow
@@ -33,8 +34,9 @@ def api_batch(db: DB, actor: CurrentActor, batch_id: RowId
     return BatchOut.model_validate(visible_batch(db, actor, batch_id))
 
 
-@router.post("/imports", dependencies=[allow(IMPORTERS)],
-             responses={422: {"description": "The file has problems; nothing was imported"}})
+@router.post("/imports", dependencies=[allow(IMPORTERS)], response_model=ImportResultOut,
+             responses={422: {"model": ImportResultOut,
+                              "description": "The file has problems; nothing was imported"}})
 def api_import(
     db: DB,
     actor: CurrentActor,
@@ -43,8 +45,15 @@ def api_import(
     dry_run: Annotated[bool, Form()] = False,
     valid_rows_only: Annotated[bool, Form()] = False,
 ) -> Any:
-    """Import (or dry-run) one file; the body is the full result including every problem."""
+    """Import (or dry-run) one file; the body is the result with at most
+    ``problem_report_cap`` problems — the full report is downloadable at ``report_url``."""
     entry = _template_entry(db, actor, template)
     result = do_import(db, actor, read_upload(file), file.filename or "upload", entry,
                        dry_run=dry_run, valid_rows_only=valid_rows_only)
-    return JSONResponse(result.as_dict(), status_code=200 if result.ok else 422)
+    body = result.as_dict()
+    cap = get_settings().problem_report_cap
+    body["problems_truncated"] = len(body["problems"]) > cap
+    body["problems"] = body["problems"][:cap]
+    body["report_url"] = (f"/import-reports/{result.report_id}.xlsx"
+                          if result.report_id is not None else None)
+    return JSONResponse(body, status_code=200 if result.ok else 422)

@@ -12,10 +12,9 @@ facts exactly (no current fact → NULL, or false for flags).
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kechuang.ingest.repository import STAGE, Dialect
+from kechuang.ingest import repository as repo
 
 #: enterprise column → (metric code, kind) ; kind: text, date, int, bool, flag, and the
 #: master variants (keep the column's value when there is no fact)
@@ -41,31 +40,4 @@ def refresh_derived(session: Session, metric_ids: dict[str, int]) -> int:
 
     Returns the number of UPDATE statements run (one per derived column the stage touches).
     """
-    d = Dialect(session)
-    touched = {int(m) for (m,) in session.execute(text(f"SELECT DISTINCT metric_id FROM {STAGE}"))}
-    statements = 0
-    for column, (code, kind) in DERIVED.items():
-        mid = metric_ids.get(code)
-        if mid is None or mid not in touched:
-            continue
-        if kind in ("date", "master_date"):
-            value = d.as_date("f.value_text")
-        elif kind == "int":
-            value = d.as_int("f.value_num")
-        elif kind in ("bool", "flag"):
-            value = d.as_bool("f.value_text")
-        else:
-            value = "f.value_text"
-        sub = (f"(SELECT {value} FROM fact f WHERE f.enterprise_id = enterprise.id "
-               f"AND f.metric_id = :m AND f.period = 0 AND f.is_current = {d.true})")
-        if kind == "flag":
-            expr = f"COALESCE({sub}, {d.false})"
-        elif kind.startswith("master"):
-            expr = f"COALESCE({sub}, {column})"
-        else:
-            expr = sub
-        session.execute(text(
-            f"UPDATE enterprise SET {column} = {expr} WHERE id IN "
-            f"(SELECT enterprise_id FROM {STAGE} WHERE metric_id = :m)"), {"m": mid})
-        statements += 1
-    return statements
+    return repo.refresh_derived(session, metric_ids, DERIVED)

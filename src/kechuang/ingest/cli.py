@@ -17,6 +17,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
+from kechuang.ingest.readers import FileRefused
 from kechuang.kit.errors import KechuangError
 
 console = Console()
@@ -49,6 +51,10 @@ def import_file(
     from kechuang.db import unit_of_work
     from kechuang.ingest.service import do_import, problems_xlsx
 
+    size, limit = file.stat().st_size, get_settings().import_max_bytes
+    if size > limit:  # refused before a byte is read (issue 17)
+        raise _fail(FileRefused(f"文件“{file.name}”过大：{size:,} 字节，上限 {limit:,} 字节",
+                                f"File {file.name} is too large: {size:,} bytes, limit {limit:,}"))
     data = file.read_bytes()
     interactive = console.is_terminal
 

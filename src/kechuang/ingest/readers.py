@@ -14,10 +14,12 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import thread_time
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
+from kechuang.config import get_settings
 from kechuang.kit.errors import InvalidInput
 
 Cell = Any  # str | int | float | bool | datetime | None, or a Formula marker
@@ -109,10 +111,12 @@ def read_file(
 
 def decode_text(data: bytes, filename: str) -> str:
     """UTF-8 (with or without BOM), then GB18030 — strictly; anything else is refused."""
-    if b"\x00" in data[:65536]:
+    nul = data.find(b"\x00")  # anywhere in the file, not only its first 64 KB (issue 17)
+    if nul >= 0:
         raise FileRefused(
-            f"文件“{filename}”不是文本文件（含二进制内容），无法按 CSV 读取；请上传 CSV 或 XLSX",
-            f"{filename} is binary, not a CSV text file")
+            f"文件“{filename}”不是文本文件（第 {nul + 1:,} 字节处含空字符 NUL），无法按 CSV "
+            "读取；请上传 CSV 或 XLSX",
+            f"{filename} is binary, not a CSV text file (a NUL at byte {nul + 1:,})")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -128,8 +132,22 @@ def decode_text(data: bytes, filename: str) -> str:
             f"{filename}: unknown text encoding (only UTF-8, UTF-8 with BOM, GB18030)") from exc
 
 
+def _too_many_columns(filename: str, rownum: int, n: int, limit: int) -> FileRefused:
+    return FileRefused(
+        f"文件“{filename}”第 {rownum} 行有 {n:,} 列，超过上限 {limit:,} 列（设置 "
+        "import_max_columns）；请删去多余的列",
+        f"{filename} row {rownum} has {n:,} columns, more than the limit of {limit:,}")
+
+
+def header_only(filename: str) -> FileRefused:
+    """A file with a header and no data row: an error, not an empty batch (issue 17)."""
+    return FileRefused(f"文件“{filename}”只有表头，没有任何数据行",
+                       f"{filename} has a header but no data rows")
+
+
 def read_csv(data: bytes, filename: str, is_header: Callable[[list[str]], bool], *,
              max_rows: int) -> Workbook:
+    max_columns = get_settings().import_max_columns
     text = decode_text(data, filename)
     sample = text[:4096]
     delimiter = ","
@@ -142,6 +160,8 @@ def read_csv(data: bytes, filename: str, is_header: Callable[[list[str]], bool],
     rows: list[tuple[int, list[Cell]]] = []
     try:
         for rownum, record in enumerate(reader, start=1):
+            if len(record) > max_columns:
+                raise _too_many_columns(filename, rownum, len(record), max_columns)
             if header is None:
                 cells = [c.strip() for c in record]
                 if any(cells) and is_header(cells):
@@ -233,11 +253,25 @@ def read_xlsx(data: bytes, filename: str, is_header: Callable[[list[str]], bool]
     sheets: list[Sheet] = []
     notes: list[str] = []
     total_rows = 0
+    settings = get_settings()
+    max_columns, budget = settings.import_max_columns, settings.import_max_seconds
+    started = thread_time()  # CPU time of this thread: a budget, not a wall-clock race
     try:
         for ws in wb.worksheets:
             sheet = None
             scanned = 0
+            declared = ws.max_column or 0  # the sheet's dimension, before any row is built
+            if declared > max_columns:
+                raise _too_many_columns(filename, 1, declared, max_columns)
             for row in ws.iter_rows():
+                if len(row) > max_columns:
+                    raise _too_many_columns(filename, row[0].row if row else 0, len(row),
+                                            max_columns)
+                if total_rows % 1000 == 0 and thread_time() - started > budget:
+                    raise FileRefused(
+                        f"读取文件“{filename}”超过 {budget:g} 秒 CPU 时间上限（设置 "
+                        "import_max_seconds）；请拆分后分批导入",
+                        f"Reading {filename} exceeded its CPU budget of {budget:g} s; split it")
                 values = [_cell_value(c) for c in row]
                 rownum = next((c.row for c in row if getattr(c, "row", None)), None)
                 if rownum is None or all(v is None or (isinstance(v, str) and not v.strip())

@@ -13,13 +13,22 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, text, true
+from sqlalchemy import ColumnElement, false, func, insert, select, text, true
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
+from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.db import DECIMAL_SCALE, is_sqlite
-from kechuang.models import Base, Enterprise, Fact, ImportBatch, ImportReport, Metric, Region
+from kechuang.models import (
+    Base,
+    Enterprise,
+    Fact,
+    ImportBatch,
+    ImportReport,
+    ImportTemplateVersion,
+    Metric,
+    Region,
+)
 
 STAGE = "ingest_stage"
 _CHUNK = 5000
@@ -148,21 +157,56 @@ def stage_counts(session: Session) -> tuple[int, int, int]:
     return total - existing, changed, existing - changed
 
 
-def changed_values(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
-    """A sample of the values a merge would change, old → new."""
+#: what a dry run shows instead of a value the caller may not read (issue 17)
+HIDDEN_VALUE = "（无权查看）"
+
+
+def changed_values(session: Session, limit: int = 1000,
+                   actor: Actor | None = None) -> list[dict[str, Any]]:
+    """A sample of the values a merge would change, old → new.
+
+    With ``actor``, an old value is shown only when the actor may read it — a department
+    its own department's values, the bureau those of enterprises in its region — and an
+    enterprise's registered name only when the enterprise is visible to the actor."""
     d = Dialect(session)
+    own_value = "1"
+    params: dict[str, Any] = {"n": limit}
+    if actor is not None and actor.role == "department":
+        own_value = ("CASE WHEN b.department_code = :dept THEN 1 ELSE 0 END")
+        params["dept"] = actor.department_code
+    elif actor is not None and not actor.is_bureau:
+        own_value = "0"
+    visible_ids = (select(Enterprise.id).where(enterprise_visible(actor))
+                   if actor is not None and actor.role != "department" else None)
     rows = session.execute(text(
         "SELECT e.uscc, e.name, m.code, m.name_zh, s.period, f.value_num, f.value_text, "
-        f"s.value_num, s.value_text FROM {STAGE} s JOIN fact f ON {_join_current(d)} "
+        f"s.value_num, s.value_text, {own_value}, e.id, e.region_code "
+        f"FROM {STAGE} s JOIN fact f ON {_join_current(d)} "
+        "LEFT JOIN import_batch b ON b.id = f.batch_id "
         "JOIN enterprise e ON e.id = s.enterprise_id JOIN metric m ON m.id = s.metric_id "
-        f"WHERE {_differs(d)} ORDER BY e.uscc, m.code, s.period LIMIT :n"), {"n": limit})
+        f"WHERE {_differs(d)} ORDER BY e.uscc, m.code, s.period LIMIT :n"), params).all()
+    visible: set[int] | None = None
+    if actor is not None:
+        ids = [r[10] for r in rows]
+        if actor.role == "department":
+            in_region = set(session.scalars(select(Enterprise.id).where(
+                Enterprise.id.in_(ids), region_code_in_scope(actor, Enterprise.region_code))))
+            visible = in_region
+        else:
+            assert visible_ids is not None
+            visible = set(session.scalars(visible_ids.where(Enterprise.id.in_(ids))))
     out = []
-    for uscc, name, code, name_zh, period, old_n, old_t, new_n, new_t in rows:
+    for (uscc, name, code, name_zh, period, old_n, old_t, new_n, new_t, own,
+         eid, _region) in rows:
         old = d.number(old_n)
         new = d.number(new_n)
-        out.append({"uscc": uscc, "name": name, "metric": code, "metric_name": name_zh,
+        readable = visible is None or (eid in visible and bool(own))
+        shown_old = (old_t if old_t is not None else (f"{old:f}" if old is not None else ""))
+        out.append({"uscc": uscc,
+                    "name": name if visible is None or eid in visible else "",
+                    "metric": code, "metric_name": name_zh,
                     "period": period,
-                    "old": old_t if old_t is not None else (f"{old:f}" if old is not None else ""),
+                    "old": shown_old if readable else HIDDEN_VALUE,
                     "new": new_t if new_t is not None else (f"{new:f}" if new is not None else "")})
     return out
 
@@ -262,3 +306,103 @@ def common_region_of_batch(session: Session, batch_id: int) -> str | None:
             break
         common.append(level[0])
     return common[-1] if common else None
+
+
+def refresh_derived(session: Session, metric_ids: dict[str, int],
+                    derived: dict[str, tuple[str, str]]) -> int:
+    """Recompute the derived columns for the enterprise/metric pairs in the staging table.
+
+    ``derived`` is :data:`kechuang.ingest.attributes.DERIVED` (column → (metric, kind)).
+    Returns the number of UPDATE statements run (one per derived column the stage touches).
+    """
+    d = Dialect(session)
+    touched = {int(m) for (m,) in session.execute(text(f"SELECT DISTINCT metric_id FROM {STAGE}"))}
+    statements = 0
+    for column, (code, kind) in derived.items():
+        mid = metric_ids.get(code)
+        if mid is None or mid not in touched:
+            continue
+        if kind in ("date", "master_date"):
+            value = d.as_date("f.value_text")
+        elif kind == "int":
+            value = d.as_int("f.value_num")
+        elif kind in ("bool", "flag"):
+            value = d.as_bool("f.value_text")
+        else:
+            value = "f.value_text"
+        sub = (f"(SELECT {value} FROM fact f WHERE f.enterprise_id = enterprise.id "
+               f"AND f.metric_id = :m AND f.period = 0 AND f.is_current = {d.true})")
+        if kind == "flag":
+            expr = f"COALESCE({sub}, {d.false})"
+        elif kind.startswith("master"):
+            expr = f"COALESCE({sub}, {column})"
+        else:
+            expr = sub
+        session.execute(text(
+            f"UPDATE enterprise SET {column} = {expr} WHERE id IN "
+            f"(SELECT enterprise_id FROM {STAGE} WHERE metric_id = :m)"), {"m": mid})
+        statements += 1
+    return statements
+
+
+def committed_batch(session: Session, digest: str, template: str) -> ImportBatch | None:
+    """The first committed batch of the same file content and template."""
+    return session.scalar(select(ImportBatch).where(
+        ImportBatch.content_hash == digest, ImportBatch.template == template,
+        ImportBatch.status == "committed").order_by(ImportBatch.id).limit(1))
+
+
+def add_and_flush(session: Session, row: Any) -> Any:
+    """Stage a new row (batch, report) and flush it (for its id)."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def insert_enterprises(session: Session, rows: list[dict[str, Any]], batch_id: int
+                       ) -> dict[str, int]:
+    """Insert new enterprises created by a batch; credit code → id of each."""
+    session.execute(insert(Enterprise), rows)
+    return {code: eid for code, eid in session.execute(
+        select(Enterprise.uscc, Enterprise.id).where(Enterprise.created_batch_id == batch_id))}
+
+
+def visible_by_id(session: Session, model: Any, object_id: int, in_scope: Any) -> Any:
+    """One row of ``model`` by id if ``in_scope`` holds for it, else None."""
+    return session.scalar(select(model).where(model.id == object_id, in_scope))
+
+
+def batches(session: Session, actor: Actor, limit: int, offset: int) -> list[ImportBatch]:
+    """The batches ``actor`` may see, newest first."""
+    return list(session.scalars(select(ImportBatch).where(batch_visible(actor))
+                                .order_by(ImportBatch.id.desc()).limit(limit).offset(offset)))
+
+
+def batch_sample(session: Session, actor: Actor, batch_id: int, limit: int = 50) -> list[Any]:
+    """The first facts a batch wrote, of enterprises ``actor`` may see."""
+    return list(session.execute(
+        select(Enterprise.uscc, Enterprise.name, Metric.name_zh, Metric.unit, Fact.period,
+               Fact.value_num, Fact.value_text, Fact.is_current)
+        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
+        .join(Metric, Metric.id == Fact.metric_id)
+        .where(Fact.batch_id == batch_id, enterprise_visible(actor))
+        .order_by(Fact.id).limit(limit)))
+
+
+def report_id_of_batch(session: Session, batch_id: int) -> int | None:
+    return session.scalar(select(ImportReport.id).where(ImportReport.batch_id == batch_id))
+
+
+def newest_templates(session: Session) -> list[ImportTemplateVersion]:
+    """The newest stored version of each database template."""
+    newest = (select(ImportTemplateVersion.name, func.max(ImportTemplateVersion.version)
+                     .label("v")).group_by(ImportTemplateVersion.name).subquery())
+    return list(session.scalars(
+        select(ImportTemplateVersion).join(
+            newest, (newest.c.name == ImportTemplateVersion.name)
+            & (newest.c.v == ImportTemplateVersion.version))))
+
+
+def next_template_version(session: Session, name: str) -> int:
+    return (session.scalar(select(func.max(ImportTemplateVersion.version))
+                           .where(ImportTemplateVersion.name == name)) or 0) + 1

@@ -350,3 +350,56 @@ class BatchOut(BaseModel):
     created_by: int | None
     created_at: Any
     rolled_back_at: Any | None = None
+
+
+class ProblemOut(BaseModel):
+    """One problem of an import: sheet, 1-based row (None: the whole file), column header
+    and letter, the value and why (Chinese)."""
+
+    sheet: str
+    row: int | None
+    column: str
+    letter: str
+    value: str
+    reason: str
+
+
+class ChangedValueOut(BaseModel):
+    uscc: str
+    name: str
+    metric: str
+    metric_name: str
+    period: int
+    old: str
+    new: str
+
+
+class ImportResultOut(BaseModel):
+    """What an import did (or, for a dry run, would do): 200 when it was written (or would
+    be), 422 with every problem when nothing was imported."""
+
+    ok: bool
+    filename: str
+    template: str
+    dry_run: bool
+    valid_rows_only: bool
+    already_imported: bool
+    batch_id: int | None
+    report_id: int | None
+    content_hash: str
+    rows_total: int
+    rows_imported: int
+    rows_skipped: int
+    facts_new: int
+    facts_changed: int
+    facts_unchanged: int
+    enterprises_created: int
+    problem_count: int
+    #: at most ``problem_report_cap`` problems; the full report is at ``report_url``
+    problems: list[ProblemOut]
+    problems_truncated: bool = False
+    report_url: str | None = None
+    new_enterprises: list[dict[str, Any]]
+    changes: list[ChangedValueOut]
+    notes: list[str]
+    message: str

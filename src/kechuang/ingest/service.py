@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
@@ -21,14 +20,14 @@ from kechuang.config import get_settings
 from kechuang.db import is_sqlite
 from kechuang.ingest import repository as repo
 from kechuang.ingest.attributes import refresh_derived
-from kechuang.ingest.readers import FileRefused, read_file
+from kechuang.ingest.readers import FileRefused, header_only, read_file
 from kechuang.ingest.schemas import ChangedValue, ImportResult, ImportTemplate, Problem
 from kechuang.ingest.template_store import TemplateEntry, get_template
 from kechuang.ingest.validation import Context, Validator
 from kechuang.kit import audit
 from kechuang.kit.errors import Conflict, Forbidden, NotFound
 from kechuang.kit.xlsx import write_xlsx
-from kechuang.models import Enterprise, ImportBatch, ImportReport, utcnow
+from kechuang.models import ImportBatch, ImportReport, utcnow
 
 Progress = Callable[[str, int, int], None]
 #: rows kept in a stored problem report (the count is always complete)
@@ -62,9 +61,7 @@ def check_may_import(actor: Actor, template: ImportTemplate) -> None:
 
 
 def _already_imported(session: Session, digest: str, template: str) -> ImportBatch | None:
-    return session.scalar(select(ImportBatch).where(
-        ImportBatch.content_hash == digest, ImportBatch.template == template,
-        ImportBatch.status == "committed").order_by(ImportBatch.id).limit(1))
+    return repo.committed_batch(session, digest, template)
 
 
 def _save_report(session: Session, actor: Actor, result: ImportResult, template: ImportTemplate,
@@ -75,8 +72,7 @@ def _save_report(session: Session, actor: Actor, result: ImportResult, template:
         problem_count=len(result.problems),
         problems=[p.as_row() for p in result.problems[:REPORT_CAP]],
         region_code=actor.region_code, created_by=actor.user_id)
-    session.add(report)
-    session.flush()
+    repo.add_and_flush(session, report)
     return report.id
 
 
@@ -129,6 +125,8 @@ def do_import(
             file_bytes, filename, validator.is_header, max_bytes=settings.import_max_bytes,
             max_rows=settings.import_max_rows, max_unzipped=settings.import_max_unzipped_bytes,
             max_ratio=settings.import_max_zip_ratio)
+        if not any(sheet.rows for sheet in workbook.sheets):
+            raise header_only(filename)
     except FileRefused as exc:
         result.problems = [Problem(sheet="", row=None, column="", letter="", value=filename,
                                    reason=exc.message_zh)]
@@ -156,16 +154,12 @@ def do_import(
             template=tpl.name, department_code=tpl.department, filename=filename[:255],
             content_hash=digest, layout=tpl.layout, valid_rows_only=valid_rows_only,
             status="committed", region_code=actor.region_code, created_by=actor.user_id)
-        session.add(batch)
-        session.flush()
+        repo.add_and_flush(session, batch)
         if plan.new_enterprises:
-            session.execute(insert(Enterprise), [
+            ids.update(repo.insert_enterprises(session, [
                 {**e, "founded_on": date.fromisoformat(e["founded_on"]) if e["founded_on"]
                  else None, "created_batch_id": batch.id}
-                for e in plan.new_enterprises.values()])
-            for code, eid in session.execute(select(Enterprise.uscc, Enterprise.id)
-                                             .where(Enterprise.created_batch_id == batch.id)):
-                ids[code] = eid
+                for e in plan.new_enterprises.values()], batch.id))
     repo.create_stage(session)
     staged = [(ids[f[0]], f[1], f[2], f[3], f[4]) for f in plan.facts]
     repo.fill_stage(session, staged)
@@ -177,7 +171,15 @@ def do_import(
     result.new_enterprises = [
         {k: str(v or "") for k, v in e.items()} for e in list(plan.new_enterprises.values())[:1000]]
     if dry_run:
-        result.changes = [ChangedValue(**c) for c in repo.changed_values(session, CHANGES_CAP)]
+        result.changes = [ChangedValue(**c) for c in repo.changed_values(session, CHANGES_CAP,
+                                                                         actor)]
+        # a dry run reads current values: the read is audited (issue 17)
+        audit.record(session, actor, "import.dry_run_read", "import", filename[:64],
+                     region_code=actor.region_code,
+                     after={"template": tpl.name, "values_shown": sum(
+                         1 for c in result.changes if c.old != repo.HIDDEN_VALUE),
+                         "values_hidden": sum(1 for c in result.changes
+                                              if c.old == repo.HIDDEN_VALUE)})
         repo.drop_stage(session)
         result.ok = True
         result.message = (f"试导入：将新建企业 {result.enterprises_created:,} 家，"
@@ -239,7 +241,7 @@ def _fail(session: Session, actor: Actor, result: ImportResult, tpl: ImportTempl
 def _visible(session: Session, model: Any, object_id: int, in_scope: Any, what_zh: str,
              what_en: str) -> Any:
     """One object by id, if the actor may see it; otherwise the same 404 as a missing one."""
-    found = session.scalar(select(model).where(model.id == object_id, in_scope))
+    found = repo.visible_by_id(session, model, object_id, in_scope)
     if found is None:
         raise NotFound(f"{what_zh} {object_id} 不存在或不在您的权限范围内",
                        f"{what_en} {object_id} not found")
@@ -253,8 +255,7 @@ def visible_batch(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
 
 def list_batches(session: Session, actor: Actor, limit: int = 200, offset: int = 0
                  ) -> list[ImportBatch]:
-    return list(session.scalars(select(ImportBatch).where(repo.batch_visible(actor))
-                                .order_by(ImportBatch.id.desc()).limit(limit).offset(offset)))
+    return repo.batches(session, actor, limit, offset)
 
 
 def do_rollback_batch(session: Session, actor: Actor, batch_id: int) -> dict[str, Any]:
@@ -305,3 +306,14 @@ def problems_xlsx(problems: list[Problem]) -> bytes:
 def visible_report(session: Session, actor: Actor, report_id: int) -> ImportReport:
     return _visible(session, ImportReport, report_id, repo.report_visible(actor),
                     "问题报告", "Problem report")
+
+
+def batch_sample(session: Session, actor: Actor, batch_id: int, limit: int = 50) -> list[Any]:
+    """The first facts a batch wrote (enterprise, metric, period, value, current?), of the
+    enterprises ``actor`` may see."""
+    return repo.batch_sample(session, actor, batch_id, limit)
+
+
+def report_id_of_batch(session: Session, batch_id: int) -> int | None:
+    """The id of the import report saved with a batch (None when there is none)."""
+    return repo.report_id_of_batch(session, batch_id)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
+from kechuang.ingest import repository as repo
 from kechuang.ingest.schemas import ImportTemplate, TemplateError, parse_template
 from kechuang.kit import audit
 from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
@@ -66,12 +66,7 @@ def folder_templates() -> dict[str, TemplateEntry]:
 
 
 def database_templates(session: Session) -> dict[str, TemplateEntry]:
-    newest = (select(ImportTemplateVersion.name, func.max(ImportTemplateVersion.version)
-                     .label("v")).group_by(ImportTemplateVersion.name).subquery())
-    rows = session.scalars(
-        select(ImportTemplateVersion).join(
-            newest, (newest.c.name == ImportTemplateVersion.name)
-            & (newest.c.v == ImportTemplateVersion.version)))
+    rows = repo.newest_templates(session)
     out: dict[str, TemplateEntry] = {}
     for row in rows:
         t = parse_template(row.yaml_text, f"数据库模板 {row.name} 第{row.version}版")
@@ -121,12 +116,10 @@ def do_save_template(session: Session, actor: Actor, name: str, yaml_text: str
                                               f"name 必须保持为“{name}”，实为“{template.name}”")])
     entries = all_templates(session)
     before = entries.get(name)
-    version = (session.scalar(select(func.max(ImportTemplateVersion.version))
-                              .where(ImportTemplateVersion.name == name)) or 0) + 1
+    version = repo.next_template_version(session, name)
     row = ImportTemplateVersion(name=name, version=version, department_code=template.department,
                                 yaml_text=yaml_text, created_by=actor.user_id)
-    session.add(row)
-    session.flush()
+    repo.add_and_flush(session, row)
     audit.record(session, actor, "import_template.save", "import_template", name,
                  before={"source": before.source, "version": before.version,
                          "yaml": before.yaml_text} if before else None,

@@ -10,12 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import select
 
 import kechuang.ingest.i18n  # noqa: F401  (registers the UI strings)
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.config import get_settings
+from kechuang.ingest import service as ingest_service
 from kechuang.ingest.schemas import TemplateError
 from kechuang.ingest.service import (
     do_import,
@@ -27,7 +26,6 @@ from kechuang.ingest.service import (
 )
 from kechuang.ingest.template_store import TemplateEntry, do_save_template, templates_for
 from kechuang.kit.errors import InvalidInput, NotFound
-from kechuang.models import Enterprise, Fact, ImportReport, Metric
 from kechuang.web.deps import DB, CurrentActor, RowId, allow
 from kechuang.web.render import render
 
@@ -94,14 +92,8 @@ def batch_page(request: Request, db: DB, batch_id: RowId, actor: CurrentActor) -
 def _batch_page(request: Request, db: DB, actor: Actor, batch_id: int,
                 rolled: dict[str, int] | None) -> Response:
     batch = visible_batch(db, actor, batch_id)
-    sample: list[Any] = list(db.execute(
-        select(Enterprise.uscc, Enterprise.name, Metric.name_zh, Metric.unit, Fact.period,
-               Fact.value_num, Fact.value_text, Fact.is_current)
-        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .join(Metric, Metric.id == Fact.metric_id)
-        .where(Fact.batch_id == batch.id, enterprise_visible(actor))
-        .order_by(Fact.id).limit(50)))
-    report_id = db.scalar(select(ImportReport.id).where(ImportReport.batch_id == batch.id))
+    sample: list[Any] = ingest_service.batch_sample(db, actor, batch.id)
+    report_id = ingest_service.report_id_of_batch(db, batch.id)
     return render(request, "ingest/batch.html",
                   {"batch": batch, "sample": sample, "report_id": report_id, "rolled": rolled})
 

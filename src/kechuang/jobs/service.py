@@ -30,13 +30,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
 from kechuang.db import unit_of_work
+from kechuang.jobs import repository as repo
 from kechuang.kit import audit
 from kechuang.kit.errors import InvalidInput, KechuangError, NotFound
 from kechuang.models.jobs import Job
@@ -50,7 +50,8 @@ _KINDS: dict[str, JobFn] = {}
 #: modules that register job kinds when imported (the worker may start before any page
 #: imported them)
 KIND_MODULES = ("kechuang.scoring.jobs", "kechuang.robustness.jobs", "kechuang.policy.jobs",
-                "kechuang.dispatch.jobs", "kechuang.matching.jobs")
+                "kechuang.dispatch.jobs", "kechuang.matching.jobs",
+                "kechuang.finance.jobs")
 _kinds_loaded = False
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
@@ -116,8 +117,7 @@ def submit(session: Session, actor: Actor, kind: str, params: dict[str, Any]) ->
     job = Job(kind=kind, params=_json_safe(params), status="queued", progress_done=0,
               progress_total=0, progress_label="", region_code=actor.region_code,
               created_by=actor.user_id, actor=actor.username, actor_info=_actor_info(actor))
-    session.add(job)
-    session.flush()
+    repo.add_job(session, job)
     audit.record(session, actor, "job.submit", "job", job.id,
                  after={"kind": kind, "params": job.params}, region_code=actor.region_code)
     engine = session.get_bind()
@@ -147,16 +147,7 @@ def _progress_writer(engine: Engine, job_id: int) -> Progress:
             _live[(id(engine), job_id)] = (label, int(done), int(total))
         try:
             with engine.connect() as conn:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA busy_timeout=0")
-                try:
-                    conn.execute(update(Job).where(Job.id == job_id).values(
-                        progress_label=label, progress_done=int(done),
-                        progress_total=int(total)))
-                    conn.commit()
-                finally:
-                    if conn.dialect.name == "sqlite":
-                        conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+                repo.write_progress(conn, job_id, label, done, total)
         except Exception:  # a locked SQLite file: the in-memory value serves the pages
             log.debug("progress of job %s not written", job_id, exc_info=True)
 
@@ -178,14 +169,8 @@ def live_progress(session: Session, job: Job) -> tuple[str, int, int]:
 def _claim(engine: Engine, job_id: int | None = None) -> int | None:
     """Atomically take the oldest queued job (or ``job_id``); None when there is none."""
     with unit_of_work(engine) as session:
-        stmt = select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(5)
-        if job_id is not None:
-            stmt = select(Job.id).where(Job.id == job_id, Job.status == "queued")
-        for jid in session.scalars(stmt).all():
-            res = session.execute(
-                update(Job).where(Job.id == jid, Job.status == "queued")
-                .values(status="running", started_at=_now(), worker=WORKER_ID))
-            if getattr(res, "rowcount", 0) == 1:
+        for jid in repo.queued_ids(session, job_id):
+            if repo.claim(session, jid, _now(), WORKER_ID):
                 return int(jid)
     return None
 
@@ -199,10 +184,10 @@ def _finish(engine: Engine, job_id: int, *, result: dict[str, Any] | None = None
             values["error"] = error[:4000]
         else:
             values["result"] = result or {}
-            job = session.get(Job, job_id)
+            job = repo.get(session, job_id)
             if job is not None and job.progress_total:
                 values["progress_done"] = job.progress_total
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
+        repo.set_values(session, job_id, values)
     with _live_lock:
         _live.pop((id(engine), job_id), None)
 
@@ -217,7 +202,7 @@ def execute(engine: Engine, job_id: int) -> Job:
     """Run one claimed job: its work in its own unit of work, then the outcome."""
     _load_kinds()
     with unit_of_work(engine) as session:
-        job = session.get(Job, job_id)
+        job = repo.get(session, job_id)
         if job is None:
             raise NotFound(f"任务 {job_id} 不存在", f"job {job_id} not found")
         kind, params, actor = job.kind, dict(job.params or {}), _actor_of(job)
@@ -235,7 +220,7 @@ def execute(engine: Engine, job_id: int) -> Job:
     else:
         _finish(engine, job_id, result=dict(result or {}))
     with unit_of_work(engine) as session:
-        done = session.get(Job, job_id)
+        done = repo.get(session, job_id)
         assert done is not None
         session.expunge(done)
         return done
@@ -290,13 +275,11 @@ def _alive(worker: str | None) -> bool:
 def recover_stale(engine: Engine) -> int:
     """Mark ``failed`` the jobs left ``running`` by a dead worker process on this host."""
     with unit_of_work(engine) as session:
-        running = session.execute(select(Job.id, Job.worker).where(Job.status == "running"))
-        dead = [jid for jid, worker in running if not _alive(worker)]
+        dead = [jid for jid, worker in repo.running(session) if not _alive(worker)]
         if dead:
-            session.execute(update(Job).where(Job.id.in_(dead), Job.status == "running").values(
-                status="failed", finished_at=_now(),
-                error="任务进程中断（服务重启或崩溃），未留下部分结果；请重新提交 "
-                      "the worker process died; nothing was kept, submit again"))
+            repo.fail_running(session, dead, _now(),
+                              "任务进程中断（服务重启或崩溃），未留下部分结果；请重新提交 "
+                              "the worker process died; nothing was kept, submit again")
     return len(dead)
 
 
@@ -359,27 +342,15 @@ def stop_workers(engine: Engine | None = None, timeout: float = 10.0) -> None:
 
 
 # --------------------------------------------------------------------------- reading
-def job_visible(actor: Actor) -> Any:
-    """Jobs an actor may see: those submitted within its region scope (bureau roles), or
-    its own."""
-    own = Job.created_by == actor.user_id if actor.user_id is not None else Job.id < 0
-    if actor.is_bureau:
-        if actor.region_path == "/":
-            return Job.id.is_not(None)
-        return region_code_in_scope(actor, Job.region_code) | own
-    return own
-
-
 def get_job(session: Session, actor: Actor, job_id: int) -> Job:
-    job = session.scalars(select(Job).where(Job.id == job_id, job_visible(actor))).first()
+    job = repo.visible_job(session, actor, job_id)
     if job is None:
         raise NotFound(f"任务 {job_id} 不存在或不在您的管辖范围内", f"job {job_id} not found")
     return job
 
 
 def list_jobs(session: Session, actor: Actor, limit: int = 50) -> list[Job]:
-    return list(session.scalars(select(Job).where(job_visible(actor))
-                                .order_by(Job.id.desc()).limit(limit)))
+    return repo.visible_jobs(session, actor, limit)
 
 
 def job_dict(session: Session, job: Job) -> dict[str, Any]:

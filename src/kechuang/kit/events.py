@@ -3,6 +3,11 @@ capabilities that react (precise push after a scoring or eligibility run) do the
 the same transaction — so a re-run, a rollback or a crash never leaves pushes without the
 run or a run without its pushes.
 
+This is the only way one package reacts to another's state change: the producer emits,
+the reacting package subscribes in its ``subscribers.py``, and neither imports the other
+(the import contracts of ``.importlinter`` forbid cycles between packages; every event
+below is listed here, checked by tests/architecture/test_layers.py).
+
 Subscribers live in the modules named by ``SUBSCRIBER_MODULES`` (imported on first emit,
 skipped when the package is absent) and register with :func:`subscribe`. Events and their
 keyword arguments:
@@ -25,7 +30,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-SUBSCRIBER_MODULES = ("kechuang.push.subscribers", "kechuang.tiers.subscribers")
+SUBSCRIBER_MODULES = ("kechuang.push.subscribers", "kechuang.tiers.subscribers",
+                      "kechuang.carbon.subscribers", "kechuang.monitoring.subscribers",
+                      "kechuang.programs.subscribers", "kechuang.finance.subscribers",
+                      "kechuang.vouchers.subscribers",
+                      "kechuang.review.subscribers")
 
 _handlers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 _loaded = False

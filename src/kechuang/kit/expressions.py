@@ -16,8 +16,9 @@ strings, names, calls ``f(a, b, kw=c)`` and ``( )``. ``not`` may start an operan
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 #: a function's shape: (min positional args, max positional args, allowed keyword names)
 FunctionSpec = tuple[int, int, frozenset[str]]
@@ -64,6 +65,24 @@ class Call:
 
 
 Node = Number | String | Name | Unary | Binary | Call
+
+V = TypeVar("V")
+
+
+# --------------------------------------------------------------------------- shared formulas
+def growth(newest_first: Sequence[V], div: Callable[[V, V], V]) -> V:
+    """THE growth rate of the platform, written once: the mean of the year-on-year ratios
+    of the values (newest first) minus 1. With three years this is the HTE form
+    ½·(v₃/v₂ + v₂/v₁) − 1 (国科发火〔2016〕195号 工作指引, 成长性指标). ``div`` is the
+    caller's division with its own rule for zero denominators (missing in indicator
+    formulas; the HTE rules in policies); the values may be NumPy arrays or Ibis columns."""
+    if len(newest_first) < 2:
+        raise ValueError("growth needs at least two years")
+    ratios = [div(newest_first[i], newest_first[i + 1]) for i in range(len(newest_first) - 1)]
+    total: Any = ratios[0]
+    for r in ratios[1:]:
+        total = total + r
+    return total / len(ratios) - 1
 
 
 @dataclass(frozen=True)

@@ -62,19 +62,24 @@ class _DuplicateKey(Exception):
         self.line, self.key = line, key
 
 
-class _LineLoader(yaml.SafeLoader):
-    pass
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's C parser when PyYAML has it) with line-aware mappings."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
+    explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+    loader.flatten_mapping(node)  # ``<<: *anchor`` pairs first, then the explicit ones
+    merged = len(node.value) - explicit
     out = LineDict()
     out.line = node.start_mark.line + 1
     out.key_lines = {}
-    for key_node, value_node in node.value:
+    seen: set[Any] = set()
+    for i, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
-        if key in out:
-            raise _DuplicateKey(key_node.start_mark.line + 1, str(key))
+        if i >= merged:  # an explicit key may override a merged one, never repeat itself
+            if key in seen:
+                raise _DuplicateKey(key_node.start_mark.line + 1, str(key))
+            seen.add(key)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
@@ -120,8 +125,9 @@ def locate(data: Any, loc: Sequence[Any]) -> tuple[int, str]:
     current = data
     parts: list[str] = []
     for i, part in enumerate(loc):
-        if isinstance(current, LineDict) and part in current:
-            line = current.key_lines.get(part, line)
+        if isinstance(current, dict) and part in current:
+            if isinstance(current, LineDict):
+                line = current.key_lines.get(part, line)
             parts.append(str(part))
             current = current[part]
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
@@ -139,17 +145,28 @@ def locate(data: Any, loc: Sequence[Any]) -> tuple[int, str]:
     return line, ".".join(parts)
 
 
+#: what a literal key is called in messages ("未知的方法 “minmx”"), by the last key
+LITERAL_LABELS = {"method": "方法", "direction": "方向"}
+#: what a pattern means, for "格式不符" messages
+PATTERN_HINTS = {
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "只能用英文字母、数字和下划线，且不以数字开头",
+    r"^[a-z][a-z0-9_.-]*$": "只能用小写英文字母、数字和 _ . -，且以字母开头",
+    r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$": "英文字母开头，只含字母、数字、_ . -",
+}
+
+
 def message_of(err: Any, key: str) -> str:
     """A Pydantic error in the words a bureau clerk editing YAML understands."""
     kind = err["type"]
     value = err.get("input")
+    last = key.rsplit(".", 1)[-1]
     if kind == "extra_forbidden":
         return "未知的键（请检查拼写）"
     if kind == "missing":
         return "缺少必填的键"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"未知的取值 “{value}”（可选：{expected}）"
+        return f"未知的{LITERAL_LABELS.get(last, '取值')} “{value}”（可选：{expected}）"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float",
@@ -168,7 +185,8 @@ def message_of(err: Any, key: str) -> str:
     if kind == "too_long":
         return "项数过多"
     if kind == "string_pattern_mismatch":
-        return f"“{value}” 格式不符"
+        hint = PATTERN_HINTS.get(str(err.get("ctx", {}).get("pattern", "")))
+        return f"“{value}” 格式不符" + (f"（{hint}）" if hint else "")
     if kind in ("greater_than_equal", "greater_than"):
         return f"取值过小：{value}"
     if kind in ("less_than_equal", "less_than"):

@@ -3,8 +3,6 @@ lists and the yearly statistics (routes under /api/v1)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from kechuang.kit.errors import NotFound
@@ -16,6 +14,7 @@ from kechuang.lists.schemas import (
     PaymentListOut,
     PaymentOut,
     RunOut,
+    StatsOut,
 )
 from kechuang.lists.schemes import shipped_scheme
 from kechuang.models.scoring import ScoringRun
@@ -52,16 +51,18 @@ def current_lists(db: DB) -> list[RunOut]:
 
 @router.get("/lists/stats", dependencies=[allow(BUREAU)])
 def yearly_stats(db: DB, actor: CurrentActor, system: str, year: OptYear = None,
-                 unpublished: bool = False) -> dict[str, Any]:
+                 unpublished: bool = False) -> StatsOut:
+    """Statistics of a system's runs up to ``year`` over the caller's enterprises (published
+    runs only unless ``unpublished``)."""
     report = stats.yearly_stats(db, actor, system, year=year, published_only=not unpublished)
-    return report.as_dict()
+    return StatsOut.model_validate(report.as_dict())
 
 
 @router.get("/lists/{run_id}", dependencies=[allow(EVERYONE)])
 def run_lists(db: DB, actor: CurrentActor, run_id: RowId) -> ListOut:
     """A run's lists: published runs for everyone (no credit codes); the bureau also sees
     its unpublished runs, with credit codes, limited to its enterprises."""
-    run = db.get(ScoringRun, run_id)
+    run = service.find_run(db, run_id)
     if run is not None and actor.is_bureau and repo.run_visible(db, actor, run):
         return _list_out(service.list_view(db, actor, run, public=False), bureau=True)
     if run is None or not run.published:

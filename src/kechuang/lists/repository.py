@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
+from kechuang.facts import service as facts_service
 from kechuang.kit.errors import NotFound
-from kechuang.models import Enterprise, Industry, Region, RobustnessResult, RobustnessRun
+from kechuang.models import Enterprise, Industry, Metric, Region
 from kechuang.models.scoring import ScoreResult, ScoringRun
+from kechuang.robustness import service as robustness_service
+from kechuang.scoring import service as scoring_service
 
 
 def get_run(session: Session, run_id: int) -> ScoringRun:
@@ -99,10 +102,7 @@ def published_runs(session: Session) -> list[ScoringRun]:
 
 def bureau_runs(session: Session, actor: Actor, limit: int = 200) -> list[ScoringRun]:
     """Runs the bureau can see (covering its region or made inside it), newest first."""
-    from kechuang.scoring.repository import visible_runs
-
-    return list(session.scalars(select(ScoringRun).where(visible_runs(session, actor))
-                                .order_by(ScoringRun.id.desc()).limit(limit)))
+    return scoring_service.runs_of(session, actor, None, limit=limit)
 
 
 class ListRow(NamedTuple):
@@ -194,30 +194,10 @@ Robustness = tuple[float, float, float, bool]
 
 
 def robustness_of(session: Session, run_id: int) -> dict[int, Robustness]:
-    """The latest Monte Carlo analysis of the run, by enterprise ({} when none exists).
-
-    Uses the robustness package's reader when it is installed, else reads its tables
-    directly (same rows, same meaning: the latest analysis of the run)."""
-    try:
-        from kechuang.robustness import repository as robustness_repo
-    except ModuleNotFoundError:
-        robustness_repo = None  # type: ignore[assignment,unused-ignore]
-    reader = getattr(robustness_repo, "latest_for_run", None)
-    if reader is not None:
-        found = reader(session, run_id)
-        return {int(k): (float(v[0]), float(v[1]), float(v[2]), bool(v[3]))
-                for k, v in (found or {}).items()}
-    latest = session.scalar(select(RobustnessRun.id)
-                            .where(RobustnessRun.scoring_run_id == run_id)
-                            .order_by(RobustnessRun.created_at.desc(), RobustnessRun.id.desc())
-                            .limit(1))
-    if latest is None:
-        return {}
-    rows = session.execute(select(RobustnessResult.enterprise_id, RobustnessResult.median_rank,
-                                  RobustnessResult.rank_p05, RobustnessResult.rank_p95,
-                                  RobustnessResult.robust)
-                           .where(RobustnessResult.analysis_id == latest))
-    return {r[0]: (r[1], r[2], r[3], bool(r[4])) for r in rows}
+    """The latest Monte Carlo analysis of the run, by enterprise ({} when none exists)."""
+    found = robustness_service.latest_for_run(session, run_id)
+    return {int(k): (float(v[0]), float(v[1]), float(v[2]), bool(v[3]))
+            for k, v in (found or {}).items()}
 
 
 # --------------------------------------------------------------------------- statistics
@@ -258,3 +238,76 @@ def systems_with_runs(session: Session, published_only: bool) -> list[tuple[str,
     if published_only:
         stmt = stmt.where(ScoringRun.published.is_(True))
     return [(r[0], r[1]) for r in session.execute(stmt)]
+
+
+def metric_id(session: Session, code: str) -> int | None:
+    """The id of a catalogue metric (None when it is not in the database)."""
+    return session.scalar(select(Metric.id).where(Metric.code == code))
+
+
+def _stats_scope(actor: Actor | None) -> ColumnElement[bool]:
+    return true() if actor is None else enterprise_visible(actor)
+
+
+def year_stats_row(session: Session, run_id: int, year: int, actor: Actor | None,
+                   rd_id: int | None, coop_id: int | None,
+                   rd_levels: tuple[str, ...]) -> Any:
+    """(participants, vetoed, listed, mean points, with an R&D institution of
+    ``rd_levels``, with R&D expense > 0, with cooperation > 0) of one run's scored
+    enterprises in scope (``actor`` None: every enterprise)."""
+    scored = ScoreResult.points.is_not(None)
+    one = case((scored, 1), else_=0)
+    rd_inst = case((Enterprise.rd_institution_level.in_(rd_levels), 1), else_=0)
+    rd = case((ScoreResult.enterprise_id.in_(facts_service.positive_value_ids(rd_id, year)),
+               1), else_=0)
+    coop = case((ScoreResult.enterprise_id.in_(
+        facts_service.positive_value_ids(coop_id, year)), 1), else_=0)
+    return session.execute(
+        select(
+            func.count(),
+            func.sum(case((ScoreResult.veto.is_not(None), 1), else_=0)),
+            func.sum(case((ScoreResult.list_tier.is_not(None) & ScoreResult.veto.is_(None), 1),
+                          else_=0)),
+            func.avg(ScoreResult.points),
+            func.sum(rd_inst * one), func.sum(rd * one), func.sum(coop * one),
+        )
+        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
+        .where(ScoreResult.run_id == run_id, scored, _stats_scope(actor))
+    ).one()
+
+
+def pair_growth_row(session: Session, prev_id: int, cur_id: int, actor: Actor | None) -> Any:
+    """(panel size, sum of points before, sum after) over the enterprises scored in both
+    runs."""
+    a = ScoreResult.__table__.alias("a")
+    b = ScoreResult.__table__.alias("b")
+    return session.execute(
+        select(func.count(), func.sum(a.c.points), func.sum(b.c.points))
+        .select_from(a)
+        .join(b, (b.c.enterprise_id == a.c.enterprise_id) & (b.c.run_id == cur_id))
+        .join(Enterprise, Enterprise.id == a.c.enterprise_id)
+        .where(a.c.run_id == prev_id, a.c.points.is_not(None), b.c.points.is_not(None),
+               _stats_scope(actor))
+    ).one()
+
+
+def scored_enterprises(session: Session, run_ids: list[int], actor: Actor | None) -> int:
+    """Distinct enterprises scored in any of the runs, in scope."""
+    return int(session.scalar(
+        select(func.count(func.distinct(ScoreResult.enterprise_id)))
+        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
+        .where(ScoreResult.run_id.in_(run_ids), ScoreResult.points.is_not(None),
+               _stats_scope(actor))) or 0)
+
+
+def find_run(session: Session, run_id: int) -> ScoringRun | None:
+    """A scoring run by id, unscoped (None when it does not exist)."""
+    return session.get(ScoringRun, run_id)
+
+
+def region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Region code → name."""
+    if not codes:
+        return {}
+    return {c: n for c, n in session.execute(select(Region.code, Region.name)
+                                             .where(Region.code.in_(codes)))}

@@ -57,3 +57,41 @@ class PaymentListOut(BaseModel):
     unallocated: Decimal | None
     eligible: int
     payments: list[PaymentOut]
+
+
+class YearStatsOut(BaseModel):
+    """One year of a system's list statistics (kechuang.lists.stats)."""
+
+    year: int
+    run_id: int
+    system_version: str
+    published: bool
+    participants: int
+    vetoed: int
+    listed: int
+    mean_points: float | None
+    growth: float | None
+    panel: int
+    version_changed: bool
+    with_rd_institution: int
+    with_rd_expense: int
+    with_cooperation: int
+    share_rd_institution: float | None
+    share_rd_expense: float | None
+    share_cooperation: float | None
+
+
+class StatsOut(BaseModel):
+    """Year-on-year statistics of a system's runs: participants, shares with R&D and
+    cooperation, growth of points over the panel of enterprises scored in both years."""
+
+    system_id: str
+    system_name: str
+    region_code: str | None
+    published_only: bool
+    participations: int
+    enterprises: int
+    avg_growth: float | None
+    growth_pairs: int
+    cooperation_proxy: str
+    years: list[YearStatsOut]

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from kechuang.kit.errors import InvalidInput
+from kechuang.kit import rules
+from kechuang.kit.errors import NotFound
 
 SCHEMES_DIR = Path(__file__).with_name("schemes")
 CENT = Decimal("0.01")
 
 
-class SchemeFileError(InvalidInput):
-    """A reward-scheme file that does not validate."""
+#: a reward-scheme file that does not validate (the one rule loader's error)
+SchemeFileError = rules.RuleFileError
 
 
 def _money(value: Any) -> Any:
@@ -85,6 +86,11 @@ class Scheme(_Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(min_length=1)
     description: str | None = None
+    # the dated header of a rule file (kechuang.kit.rules.RuleHeader): shipped schemes carry
+    # it; a bureau's uploaded draft may leave it out
+    valid_from: date | None = None
+    valid_to: date | None = None
+    source: str | None = Field(default=None, min_length=4)
     kind: Literal["tiers", "proportional"]
     budget: Money | None = None
     #: only enterprises of these revenue stages are paid (default: every stage)
@@ -120,71 +126,6 @@ class Scheme(_Strict):
         return self
 
 
-# --------------------------------------------------------------------------- YAML with lines
-Loc = tuple[str | int, ...]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader; duplicate keys are caught while mapping lines (PyYAML keeps the last)."""
-
-
-def _map_lines(node: yaml.Node, loc: Loc, out: dict[Loc, int], file: str) -> None:
-    out[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            k = str(key.value)
-            if k in seen:
-                raise SchemeFileError(f"{file} 第{key.start_mark.line + 1}行，键“{k}”：重复出现",
-                                      f"{file} line {key.start_mark.line + 1}: duplicate key {k}")
-            seen.add(k)
-            out[(*loc, k)] = key.start_mark.line + 1
-            _map_lines(value, (*loc, k), out, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _map_lines(item, (*loc, i), out, file)
-
-
-def _where(lines: dict[Loc, int], loc: tuple[Any, ...]) -> tuple[int, str]:
-    best: Loc = ()
-    parts: list[str] = []
-    for part in loc:
-        candidate = (*best, part)
-        if candidate in lines:
-            best = candidate
-            parts.append(str(part))
-        elif isinstance(part, str) and part and part[0].islower() and "[" not in part \
-                and part not in ("function-after", "function-before"):
-            parts.append(part)  # a missing key
-    return lines.get(best, 1), ".".join(parts)
-
-
-_KINDS = {
-    "extra_forbidden": "未知的键（请检查拼写）",
-    "missing": "缺少必填的键",
-}
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    if kind in _KINDS:
-        return _KINDS[kind]
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"未知的取值 “{err.get('input')}”（可选：{expected}）"
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        return f"应为数字，实为 “{err.get('input')}”"
-    if kind == "string_pattern_mismatch":
-        return f"“{err.get('input')}” 格式不符（英文字母开头，只含字母、数字、_ . -）"
-    if kind in ("list_type", "tuple_type"):
-        return "应为列表"
-    if kind in ("model_type", "dict_type"):
-        return "应为映射（键: 值）"
-    if kind in ("too_short", "too_long"):
-        return "项数不符" if kind == "too_long" or err.get("input") else "不能为空"
-    return str(err["msg"]).removeprefix("Value error, ")
-
-
 @dataclass(frozen=True)
 class LoadedScheme:
     """A validated scheme with the file it came from and the sha256 of its text (a payment
@@ -201,36 +142,17 @@ class LoadedScheme:
 
 
 def parse_scheme(text: str, file: str) -> LoadedScheme:
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SchemeFileError(f"{file} 第{line}行：YAML 格式错误（{problem}）",
-                              f"{file} line {line}: malformed YAML ({problem})") from exc
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _map_lines(node, (), lines, file)
-    if not isinstance(data, dict):
-        raise SchemeFileError(f"{file}：奖励方案文件应为一个映射（键: 值）",
-                              f"{file}: a scheme file must be a mapping")
-    try:
-        scheme = Scheme.model_validate(data)
-    except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        first = errors[0]
-        line, key = _where(lines, first["loc"])
-        where = f"{file} 第{line}行" + (f"，键“{key}”" if key else "")
-        raise SchemeFileError(f"{where}：{_message(first)}",
-                              f"{file} line {line}, key {key or '(root)'}: {first['msg']}"
-                              ) from exc
-    _cross_checks(scheme, lines, file)
+    """Scheme text → a validated scheme; read by the one rule loader (kechuang.kit.rules):
+    every mistake with file, line and dotted key, duplicate keys refused."""
+    raw = rules.parse_yaml(text, file)
+    if not isinstance(raw, dict):
+        raise SchemeFileError(file, [(1, "", "奖励方案文件应为一个映射（键: 值）")])
+    scheme = rules.validate(raw, Scheme, file)
+    _cross_checks(scheme, raw, file)
     return LoadedScheme(scheme, file, hashlib.sha256(text.encode("utf-8")).hexdigest(), text)
 
 
-def _cross_checks(scheme: Scheme, lines: dict[Loc, int], file: str) -> None:
+def _cross_checks(scheme: Scheme, raw: Any, file: str) -> None:
     """Overlapping place ranges for the same stage are a mistake (first match would hide it)."""
     seen: list[tuple[int, int, str | None, int]] = []
     for i, rule in enumerate(scheme.tiers or []):
@@ -239,37 +161,74 @@ def _cross_checks(scheme: Scheme, lines: dict[Loc, int], file: str) -> None:
         lo, hi = rule.ranks
         for plo, phi, pstage, j in seen:
             if pstage == rule.stage and lo <= phi and plo <= hi:
-                line = lines.get(("tiers", i, "ranks"), 1)
-                raise SchemeFileError(
-                    f"{file} 第{line}行，键“tiers.{i}.ranks”：名次范围 [{lo}, {hi}] 与第 {j + 1} "
-                    f"条规则的 [{plo}, {phi}] 重叠",
-                    f"{file} line {line}: rank range overlaps rule {j + 1}")
+                line, key = rules.locate(raw, ("tiers", i, "ranks"))
+                raise SchemeFileError(file, [(line, key, f"名次范围 [{lo}, {hi}] 与第 {j + 1} "
+                                                         f"条规则的 [{plo}, {phi}] 重叠")])
         seen.append((lo, hi, rule.stage, i))
 
 
 def load_scheme_file(path: Path) -> LoadedScheme:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeFileError(f"无法读取奖励方案文件 {path}：{exc}",
-                              f"Cannot read scheme file {path}: {exc}") from exc
-    return parse_scheme(text, path.name)
+    text, name = rules.read_text(path)
+    return parse_scheme(text, name)
 
 
 def shipped_schemes() -> dict[str, LoadedScheme]:
     """The schemes shipped with the platform (``lists/schemes/*.yaml``), by id."""
     out: dict[str, LoadedScheme] = {}
     for path in sorted(SCHEMES_DIR.glob("*.yaml")):
+        if path.name.endswith(".cases.yaml"):
+            continue
         loaded = load_scheme_file(path)
         out[loaded.id] = loaded
     return out
 
 
 def shipped_scheme(scheme_id: str) -> LoadedScheme:
-    from kechuang.kit.errors import NotFound
-
     schemes = shipped_schemes()
     if scheme_id not in schemes:
         raise NotFound(f"没有 id 为 {scheme_id} 的奖励方案（可选：{'、'.join(schemes)}）",
                        f"No reward scheme {scheme_id}")
     return schemes[scheme_id]
+
+
+# --------------------------------------------------------------------------- YAML cases
+class _CaseCandidate(_Strict):
+    id: int
+    points: float
+    list_rank: int | None = None
+    stage_rank: int | None = None
+    stage: str | None = None
+    tier: str | None = None
+    veto: str | None = None
+
+
+class _CaseExpect(_Strict):
+    #: enterprise id → amount (yuan); an enterprise not named is paid nothing
+    payments: dict[int, Money]
+    total: Money | None = None
+    unallocated: Money | None = None
+
+
+class SchemeCase(_Strict):
+    name: str = Field(min_length=1)
+    candidates: list[_CaseCandidate]
+    expect: _CaseExpect | None = None
+    #: a fragment of the refusal message, when the scheme must refuse (over budget)
+    refused: str | None = None
+
+
+class SchemeCaseFile(_Strict):
+    scheme: str
+    cases: list[SchemeCase] = Field(min_length=1)
+
+
+def load_cases(path: Path) -> tuple[LoadedScheme, list[SchemeCase]]:
+    """The scheme and the YAML cases of a ``<scheme>.cases.yaml`` file (run each with
+    :func:`kechuang.lists.engine.run_case`)."""
+    text, name = rules.read_text(path)
+    cf = rules.loads(text, SchemeCaseFile, name)
+    return load_scheme_file(path.parent / cf.scheme), cf.cases
+
+
+def case_files(folder: Path = SCHEMES_DIR) -> list[Path]:
+    return sorted(folder.glob("*.cases.yaml"))

@@ -16,7 +16,7 @@ from kechuang.auth.actor import Actor
 from kechuang.kit import audit, events
 from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kechuang.kit.xlsx import write_xlsx
-from kechuang.lists import dividends as div
+from kechuang.lists import engine as div
 from kechuang.lists import repository as repo
 from kechuang.lists.schemes import LoadedScheme
 from kechuang.models.base import utcnow
@@ -307,3 +307,13 @@ def do_export_payments(session: Session, actor: Actor, plist: PaymentList) -> by
                         "enterprises": len(plist.rows)},
                  region_code=plist.run.region_code)
     return body
+
+
+def find_run(session: Session, run_id: int) -> ScoringRun | None:
+    """A scoring run by id, unscoped: the caller checks publication or visibility."""
+    return repo.find_run(session, run_id)
+
+
+def region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Region code → name of the given codes."""
+    return repo.region_names(session, codes)

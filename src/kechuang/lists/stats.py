@@ -29,15 +29,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.kit.errors import NotFound
 from kechuang.lists import repository as repo
-from kechuang.models import Enterprise, Fact, Metric
-from kechuang.models.scoring import ScoreResult, ScoringRun
+from kechuang.models.scoring import ScoringRun
 
 RD_INSTITUTION_LEVELS = ("city", "province", "national")
 COOPERATION_PROXY = "tech_contract_value"
@@ -110,42 +107,10 @@ class StatsReport:
         }
 
 
-def _metric_id(session: Session, code: str) -> int | None:
-    return session.scalar(select(Metric.id).where(Metric.code == code))
-
-
-def _positive_fact(metric_id: int | None, year: int) -> Any:
-    """Enterprises whose current fact of ``metric`` for ``year`` is > 0 (a subquery)."""
-    if metric_id is None:
-        return select(Fact.enterprise_id).where(Fact.id.is_(None))
-    return (select(Fact.enterprise_id)
-            .where(Fact.metric_id == metric_id, Fact.period == year,
-                   Fact.is_current.is_(True), Fact.value_num > 0))
-
-
-def _scope(actor: Actor | None) -> ColumnElement[bool]:
-    return true() if actor is None else enterprise_visible(actor)
-
-
 def _year_stats(session: Session, run: ScoringRun, actor: Actor | None,
                 rd_id: int | None, coop_id: int | None) -> YearStats:
-    scored = ScoreResult.points.is_not(None)
-    one = case((scored, 1), else_=0)
-    rd_inst = case((Enterprise.rd_institution_level.in_(RD_INSTITUTION_LEVELS), 1), else_=0)
-    rd = case((ScoreResult.enterprise_id.in_(_positive_fact(rd_id, run.year)), 1), else_=0)
-    coop = case((ScoreResult.enterprise_id.in_(_positive_fact(coop_id, run.year)), 1), else_=0)
-    row = session.execute(
-        select(
-            func.count(),
-            func.sum(case((ScoreResult.veto.is_not(None), 1), else_=0)),
-            func.sum(case((ScoreResult.list_tier.is_not(None) & ScoreResult.veto.is_(None), 1),
-                          else_=0)),
-            func.avg(ScoreResult.points),
-            func.sum(rd_inst * one), func.sum(rd * one), func.sum(coop * one),
-        )
-        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
-        .where(ScoreResult.run_id == run.id, scored, _scope(actor))
-    ).one()
+    row = repo.year_stats_row(session, run.id, run.year, actor, rd_id, coop_id,
+                              RD_INSTITUTION_LEVELS)
     return YearStats(
         year=run.year, run_id=run.id, system_version=run.system_version,
         published=bool(run.published), participants=int(row[0] or 0),
@@ -158,16 +123,7 @@ def _year_stats(session: Session, run: ScoringRun, actor: Actor | None,
 
 def _pair_growth(session: Session, prev: ScoringRun, cur: ScoringRun,
                  actor: Actor | None) -> tuple[float | None, int]:
-    a = ScoreResult.__table__.alias("a")
-    b = ScoreResult.__table__.alias("b")
-    row = session.execute(
-        select(func.count(), func.sum(a.c.points), func.sum(b.c.points))
-        .select_from(a)
-        .join(b, (b.c.enterprise_id == a.c.enterprise_id) & (b.c.run_id == cur.id))
-        .join(Enterprise, Enterprise.id == a.c.enterprise_id)
-        .where(a.c.run_id == prev.id, a.c.points.is_not(None), b.c.points.is_not(None),
-               _scope(actor))
-    ).one()
+    row = repo.pair_growth_row(session, prev.id, cur.id, actor)
     n, before, after = int(row[0] or 0), row[1], row[2]
     if n == 0 or before is None or float(before) <= 0:
         return None, n
@@ -200,8 +156,8 @@ def yearly_stats(session: Session, actor: Actor | None, system_id: str, *,
                        "评分批次", f"No runs of {system_id} in that scope")
     report = StatsReport(system_id=system_id, system_name=runs[-1].system_name,
                          region_code=runs_scope, published_only=published_only)
-    rd_id = _metric_id(session, "rd_expense")
-    coop_id = _metric_id(session, COOPERATION_PROXY)
+    rd_id = repo.metric_id(session, "rd_expense")
+    coop_id = repo.metric_id(session, COOPERATION_PROXY)
     factors: list[float] = []
     for i, run in enumerate(runs):
         ys = _year_stats(session, run, actor, rd_id, coop_id)
@@ -212,11 +168,7 @@ def yearly_stats(session: Session, actor: Actor | None, system_id: str, *,
                 factors.append(1.0 + ys.growth)
         report.years.append(ys)
     report.participations = sum(y.participants for y in report.years)
-    report.enterprises = session.scalar(
-        select(func.count(func.distinct(ScoreResult.enterprise_id)))
-        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
-        .where(ScoreResult.run_id.in_([r.id for r in runs]), ScoreResult.points.is_not(None),
-               _scope(actor))) or 0
+    report.enterprises = repo.scored_enterprises(session, [r.id for r in runs], actor)
     if factors and all(f > 0 for f in factors):
         report.avg_growth = math.exp(sum(math.log(f) for f in factors) / len(factors)) - 1.0
     report.growth_pairs = len(factors)

@@ -18,7 +18,6 @@ from kechuang.lists import i18n as _i18n  # noqa: F401  (registers the UI string
 from kechuang.lists import repository as repo
 from kechuang.lists import service, stats
 from kechuang.lists.schemes import LoadedScheme, parse_scheme, shipped_scheme, shipped_schemes
-from kechuang.models.scoring import ScoringRun
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, EVERYONE, CurrentActor, OptYear, RowId, allow
 from kechuang.web.render import render
@@ -76,21 +75,14 @@ def raise_not_published(run_id: RowId) -> None:
 
 
 def _region_names(db: DB, codes: list[str | None]) -> dict[str | None, str]:
-    from sqlalchemy import select
-
-    from kechuang.models import Region
-
-    wanted = {c for c in codes if c}
     names: dict[str | None, str] = {None: ""}
-    if wanted:
-        names.update({c: n for c, n in db.execute(select(Region.code, Region.name)
-                                                  .where(Region.code.in_(wanted)))})
+    names.update(service.region_names(db, {c for c in codes if c}))
     return names
 
 
 @router.get("/lists/published/{run_id}.xlsx", dependencies=[allow(EVERYONE)])
 def public_export(db: DB, actor: CurrentActor, run_id: RowId) -> Response:
-    run = db.get(ScoringRun, run_id)
+    run = service.find_run(db, run_id)
     if run is None or not run.published:
         raise_not_published(run_id)
     assert run is not None
@@ -183,8 +175,8 @@ def dividends(request: Request, db: DB, actor: CurrentActor, run_id: RowId,
     return _dividends_page(request, db, actor, run_id, loaded)
 
 
-async def _read_upload(upload: UploadFile) -> LoadedScheme:
-    raw = await upload.read(MAX_SCHEME_BYTES + 1)
+def _read_upload(upload: UploadFile) -> LoadedScheme:
+    raw = upload.file.read(MAX_SCHEME_BYTES + 1)
     if len(raw) > MAX_SCHEME_BYTES:
         raise InvalidInput("方案文件过大（上限 256 KB）", "Scheme file too large (256 KB)")
     try:
@@ -195,9 +187,10 @@ async def _read_upload(upload: UploadFile) -> LoadedScheme:
 
 
 @router.post("/lists/{run_id}/dividends", dependencies=[allow(BUREAU)])
-async def dividends_upload(request: Request, db: DB, actor: CurrentActor, run_id: RowId,
-                           file: Annotated[UploadFile, File()]) -> Response:
-    loaded = await _read_upload(file)
+def dividends_upload(request: Request, db: DB, actor: CurrentActor, run_id: RowId,
+                     file: Annotated[UploadFile, File()]) -> Response:
+    # a plain def: the page reads the database, so it runs in the thread pool
+    loaded = _read_upload(file)
     return _dividends_page(request, db, actor, run_id, loaded)
 
 

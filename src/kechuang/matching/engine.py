@@ -35,16 +35,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kechuang.kit.errors import InvalidInput
 from kechuang.matching import fields as fieldmap
+from kechuang.matching import repository as repo
 from kechuang.matching import text as textmod
 from kechuang.matching.index import Document, FieldSpec, LexicalIndex, Params
 from kechuang.matching.synonyms import Synonyms
-from kechuang.models import Enterprise, Expert, Industry, Institute
-from kechuang.models.matching import Achievement, ExpertProfile, SynonymEntry, TechDemand
+from kechuang.models import Expert
+from kechuang.models.matching import Achievement, ExpertProfile, TechDemand
 
 KINDS = ("achievement", "demand", "expert")
 #: a change stamped up to this long before the previous read is re-read (late commits)
@@ -129,8 +130,7 @@ class _Part:
 
 def _load_synonyms(conn_session: Session) -> Synonyms:
     base = Synonyms.load()
-    extra = [[e.canonical, *e.variants] for e in conn_session.scalars(
-        select(SynonymEntry).order_by(SynonymEntry.id))]
+    extra = [[e.canonical, *e.variants] for e in repo.synonym_entries(conn_session)]
     return Synonyms.from_groups([list(g) for g in base.groups] + extra)
 
 
@@ -181,32 +181,17 @@ class RegistryMatcher:
               ) -> Iterable[tuple[str, tuple[Document, Meta] | None, datetime]]:
         """(id, document or None when it must not be indexed, stamp) of changed rows."""
         if kind == "achievement":
-            qa = (select(Achievement, Institute.name, Enterprise.name)
-                 .outerjoin(Institute, Institute.id == Achievement.institute_id)
-                 .outerjoin(Enterprise, Enterprise.id == Achievement.enterprise_id))
-            if since is not None:
-                qa = qa.where(Achievement.updated_at >= since)
-            for a, inst_name, ent_name in session.execute(qa.order_by(Achievement.id)):
+            for a, inst_name, ent_name in repo.achievements_since(session, since):
                 ok = a.visibility == "public"
                 owner = (inst_name if a.owner_kind == "institute" else ent_name) or ""
                 yield str(a.id), self._achievement_doc(a, owner) if ok else None, a.updated_at
         elif kind == "demand":
-            qd = select(TechDemand, Enterprise.name).join(
-                Enterprise, Enterprise.id == TechDemand.enterprise_id)
-            if since is not None:
-                qd = qd.where(TechDemand.updated_at >= since)
-            for d, name in session.execute(qd.order_by(TechDemand.id)):
+            for d, name in repo.demands_since(session, since):
                 ok = d.visibility == "public" and d.status in INDEXED_DEMAND_STATUSES
                 yield str(d.id), self._demand_doc(d, name) if ok else None, d.updated_at
         else:
-            inst = {i: n for i, n in session.execute(select(Institute.id, Institute.name))}
-            qe = select(Expert, ExpertProfile).outerjoin(
-                ExpertProfile, ExpertProfile.expert_id == Expert.id)
-            if since is not None:
-                qe = qe.where(or_(Expert.created_at >= since,
-                                and_(ExpertProfile.updated_at.is_not(None),
-                                     ExpertProfile.updated_at >= since)))
-            for e, p in session.execute(qe.order_by(Expert.id)):
+            inst = repo.institute_names(session)
+            for e, p in repo.experts_since(session, since):
                 stamp = max(e.created_at, p.updated_at) if p else e.created_at
                 ok = p is None or p.visibility == "public"
                 yield (str(e.id), self._expert_doc(e, p, inst.get(e.institute_id or 0, ""))
@@ -221,7 +206,7 @@ class RegistryMatcher:
         out: dict[str, int] = {}
         started = datetime.now(UTC)
         with self._lock, Session(self.engine) as session:
-            self._industry_names = dict(session.execute(select(Industry.code, Industry.name)).all())
+            self._industry_names = repo.industry_names(session)
             self._refresh_synonyms(session)
             for kind in kinds:
                 docs: list[Document] = []
@@ -259,12 +244,9 @@ class RegistryMatcher:
         """Rows of ``kind`` created up to ``watermark``: (count, max id). Creation times never
         change, so a snapshot stays valid while records are edited (the edits are re-read by
         ``sync``) and is refused for another or a rebuilt database."""
-        model: Any = {"achievement": Achievement, "demand": TechDemand, "expert": Expert}[kind]
         if watermark is None:
             return (0, 0)
-        row = session.execute(select(func.count(), func.max(model.id)).where(
-            model.created_at <= watermark)).one()
-        return (int(row[0]), int(row[1] or 0))
+        return repo.created_up_to(session, kind, watermark)
 
     def _key(self) -> str:
         return repr((SNAPSHOT_VERSION, params(), self.fields))
@@ -308,8 +290,7 @@ class RegistryMatcher:
         return True
 
     def _refresh_synonyms(self, session: Session) -> None:
-        rows = session.execute(select(SynonymEntry.id, SynonymEntry.canonical,
-                                      SynonymEntry.variants).order_by(SynonymEntry.id)).all()
+        rows = repo.synonym_rows(session)
         key = tuple((r[0], r[1], tuple(r[2] or ())) for r in rows)
         if key != self._synonym_key:
             self.synonyms = _load_synonyms(session)
@@ -323,8 +304,7 @@ class RegistryMatcher:
             if len(self.parts) < len(KINDS):
                 with Session(self.engine) as session:
                     self._refresh_synonyms(session)
-                    self._industry_names = dict(session.execute(
-                        select(Industry.code, Industry.name)).all())
+                    self._industry_names = repo.industry_names(session)
                     loaded = not self.parts and self._load(session)
                 if not loaded:
                     self.rebuild([k for k in KINDS if k not in self.parts])

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
 from kechuang.ingest.readers import Sheet, read_file
 from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.matching import repository as repo
 from kechuang.matching import service
 from kechuang.matching.schemas import (
     AchievementIn,
@@ -28,7 +28,6 @@ from kechuang.matching.schemas import (
     FieldError,
     PositionIn,
 )
-from kechuang.models.matching import Achievement
 
 
 @dataclass(frozen=True)
@@ -243,8 +242,7 @@ def _check_sheet(session: Session, actor: Actor, kind: Kind, sheet: Sheet, filen
             codes.append((str(data["code"]).strip(), rownum))
         out.append({"_row": rownum, "_sheet": name, **data})
     if codes:
-        existing = set(session.scalars(select(Achievement.code).where(
-            Achievement.code.in_([c for c, _ in codes]))))
+        existing = repo.existing_achievement_codes(session, [c for c, _ in codes])
         for code, rownum in codes:
             if code in existing:
                 problems.append(Problem(filename, name, rownum, letter_of.get("code"),

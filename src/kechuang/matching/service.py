@@ -10,11 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
 from kechuang.kit import audit
 from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kechuang.matching import fields as fieldmap
@@ -70,7 +68,7 @@ ACHIEVEMENT_AUDIT = ("code", "title", "tech_field", "maturity", "trl", "transfer
 
 
 def _check_industry(session: Session, code: str | None) -> None:
-    if code and session.get(Industry, code) is None:
+    if code and repo.get(session, Industry, code) is None:
         raise InvalidInput(f"行业代码：{code} 不在国民经济行业分类（GB/T 4754-2017）中",
                            f"Industry code {code} is not in GB/T 4754-2017", field="行业代码")
 
@@ -81,7 +79,7 @@ def _owner_enterprise(session: Session, actor: Actor, uscc: str | None) -> Enter
     if actor.role == "enterprise":
         if actor.enterprise_id is None:
             raise Forbidden("账号未关联企业", "Account has no enterprise")
-        ent = session.get(Enterprise, actor.enterprise_id)
+        ent = repo.get(session, Enterprise, actor.enterprise_id)
         assert ent is not None
         return ent
     if actor.is_bureau:
@@ -108,8 +106,7 @@ def do_create_demand(session: Session, actor: Actor, data: dict[str, Any]) -> Te
         region_code=ent.region_code, budget_min=item.budget_min, budget_max=item.budget_max,
         deadline=item.deadline, visibility=item.visibility, status="open",
         created_by=actor.user_id, created_at=now(), updated_at=now())
-    session.add(demand)
-    session.flush()
+    repo.add(session, demand)
     audit.record(session, actor, "matching.demand.create", "tech_demand", demand.id,
                  after=_row(demand, *DEMAND_AUDIT), region_code=demand.region_code)
     return demand
@@ -163,7 +160,7 @@ def _owner_of_achievement(session: Session, actor: Actor,
     if actor.role == "institute":
         if actor.institute_id is None:
             raise Forbidden("账号未关联机构", "Account has no institute")
-        inst = session.get(Institute, actor.institute_id)
+        inst = repo.get(session, Institute, actor.institute_id)
         assert inst is not None
         return "institute", inst, None, inst.region_code
     if actor.role == "enterprise":
@@ -184,11 +181,11 @@ def _owner_of_achievement(session: Session, actor: Actor,
 
 
 def next_achievement_code(session: Session) -> str:
-    n = session.scalar(select(func.count()).select_from(Achievement)) or 0
+    n = repo.achievement_count(session)
     while True:
         n += 1
         code = f"ACH-{n:06d}"
-        if session.scalar(select(Achievement.id).where(Achievement.code == code)) is None:
+        if not repo.achievement_code_taken(session, code):
             return code
 
 
@@ -200,7 +197,7 @@ def do_create_achievement(session: Session, actor: Actor, data: dict[str, Any],
         raise as_invalid(exc) from exc
     kind, inst, ent, region = _owner_of_achievement(session, actor, data)
     code = item.code or next_achievement_code(session)
-    if session.scalar(select(Achievement.id).where(Achievement.code == code)) is not None:
+    if repo.achievement_code_taken(session, code):
         raise Conflict(f"成果编号：{code} 已存在", f"Achievement code {code} exists",
                        field="成果编号")
     fm = fieldmap.load()
@@ -213,8 +210,7 @@ def do_create_achievement(session: Session, actor: Actor, data: dict[str, Any],
         transfer_modes=item.transfer_modes, price_min=item.price_min, price_max=item.price_max,
         visibility=item.visibility, source=source, created_by=actor.user_id,
         created_at=now(), updated_at=now())
-    session.add(row)
-    session.flush()
+    repo.add(session, row)
     audit.record(session, actor, "matching.achievement.create", "achievement", row.id,
                  after=_row(row, *ACHIEVEMENT_AUDIT), region_code=row.region_code)
     return row
@@ -257,10 +253,9 @@ def do_set_achievement_visibility(session: Session, actor: Actor, achievement_id
 
 def do_save_expert_profile(session: Session, actor: Actor, expert_id: int,
                            data: dict[str, Any]) -> ExpertProfile:
-    expert = session.get(Expert, expert_id)
+    expert = repo.get(session, Expert, expert_id)
     allowed = expert is not None and (
-        (actor.is_bureau and session.scalar(select(Expert.id).where(
-            Expert.id == expert_id, region_code_in_scope(actor, Expert.region_code))))
+        (actor.is_bureau and repo.expert_in_scope(session, actor, expert_id))
         or (actor.role == "institute" and expert.institute_id == actor.institute_id
             and actor.institute_id is not None)
         or (actor.role == "expert" and actor.expert_id == expert_id))
@@ -274,11 +269,10 @@ def do_save_expert_profile(session: Session, actor: Actor, expert_id: int,
     visibility = data.get("visibility") or "public"
     if visibility not in ("public", "bureau_only"):
         raise InvalidInput("公开范围：须为 public 或 bureau_only", "visibility: public|bureau_only")
-    profile = session.get(ExpertProfile, expert_id)
+    profile = repo.get(session, ExpertProfile, expert_id)
     before = None if profile is None else _row(profile, "expertise", "keywords", "visibility")
     if profile is None:
-        profile = ExpertProfile(expert_id=expert_id)
-        session.add(profile)
+        profile = repo.add_unflushed(session, ExpertProfile(expert_id=expert_id))
     profile.expertise, profile.keywords, profile.visibility = expertise, keywords, visibility
     profile.updated_at = now()
     session.flush()
@@ -301,8 +295,7 @@ def do_create_position(session: Session, actor: Actor, data: dict[str, Any]) -> 
                          degree=item.degree, count=item.count,
                          industry_chain=item.industry_chain, region_code=ent.region_code,
                          status="open", created_at=now())
-    session.add(pos)
-    session.flush()
+    repo.add(session, pos)
     audit.record(session, actor, "matching.position.create", "talent_position", pos.id,
                  after=_row(pos, "title", "field", "degree", "count", "industry_chain"),
                  region_code=pos.region_code)
@@ -324,8 +317,7 @@ def do_create_talent_entry(session: Session, actor: Actor, data: dict[str, Any],
         raise InvalidInput("地区：请指定人才所在地区", "region is required")
     entry = TalentEntry(name=item.name, field=item.field, degree=item.degree,
                         contact=item.contact, region_code=region, created_at=now())
-    session.add(entry)
-    session.flush()
+    repo.add(session, entry)
     audit.record(session, actor, "matching.talent.create", "talent_entry", entry.id,
                  after={"field": entry.field, "degree": entry.degree}, region_code=region)
     return entry
@@ -336,20 +328,15 @@ def do_apply(session: Session, actor: Actor, entry_id: int,
     """Record that a person applied to a position: from then on that enterprise sees them."""
     if not actor.is_bureau:
         raise Forbidden("只有科技局可以登记投递", "Only the bureau records applications")
-    entry = session.scalar(select(TalentEntry).where(
-        TalentEntry.id == entry_id, repo.talent_entry_visible(actor)))
-    pos = session.scalar(select(TalentPosition).where(
-        TalentPosition.id == position_id, repo.position_manageable(actor)))
+    entry = repo.visible_talent_entry(session, actor, entry_id)
+    pos = repo.manageable_position(session, actor, position_id)
     if entry is None or pos is None:
         raise NotFound("人才或岗位不存在或不在管辖范围内", "Entry or position not found")
-    exists = session.scalar(select(TalentApplication.id).where(
-        TalentApplication.entry_id == entry_id, TalentApplication.position_id == position_id))
-    if exists:
+    if repo.application_exists(session, entry_id, position_id):
         raise Conflict("此人已投递该岗位", "Already applied")
     app = TalentApplication(entry_id=entry_id, position_id=position_id,
                             enterprise_id=pos.enterprise_id, created_at=now())
-    session.add(app)
-    session.flush()
+    repo.add(session, app)
     audit.record(session, actor, "matching.talent.apply", "talent_application", app.id,
                  after={"entry_id": entry_id, "position_id": position_id},
                  region_code=pos.region_code)
@@ -357,8 +344,7 @@ def do_apply(session: Session, actor: Actor, entry_id: int,
 
 
 def talent_entries(session: Session, actor: Actor) -> list[TalentEntry]:
-    return list(session.scalars(select(TalentEntry).where(repo.talent_entry_visible(actor))
-                                .order_by(TalentEntry.id).limit(500)))
+    return repo.talent_entries(session, actor, 500)
 
 
 # --------------------------------------------------------------------------- commissioners
@@ -377,8 +363,7 @@ def do_create_commissioner(session: Session, actor: Actor, data: dict[str, Any])
     row = Commissioner(name=item.name, expertise=item.expertise, affiliation=item.affiliation,
                        capacity=item.capacity, region_code=region, active=True,
                        created_at=now())
-    session.add(row)
-    session.flush()
+    repo.add(session, row)
     audit.record(session, actor, "matching.commissioner.create", "commissioner", row.id,
                  after=_row(row, "name", "affiliation", "capacity"), region_code=region)
     return row
@@ -394,8 +379,7 @@ def do_create_service_request(session: Session, actor: Actor,
     row = ServiceRequest(enterprise_id=ent.id, title=item.title, description=item.description,
                          industry_code=ent.industry_code, region_code=ent.region_code,
                          team_size=item.team_size, status="open", created_at=now())
-    session.add(row)
-    session.flush()
+    repo.add(session, row)
     audit.record(session, actor, "matching.service_request.create", "service_request", row.id,
                  after=_row(row, "title", "team_size", "status"), region_code=row.region_code)
     return row
@@ -408,16 +392,13 @@ def do_create_service_log(session: Session, actor: Actor, data: dict[str, Any]) 
         item = ServiceLogIn.parse(data)
     except FieldError as exc:
         raise as_invalid(exc) from exc
-    com = session.scalar(select(Commissioner).where(
-        Commissioner.id == item.commissioner_id,
-        region_code_in_scope(actor, Commissioner.region_code)))
+    com = repo.commissioner_in_scope(session, actor, item.commissioner_id)
     if com is None:
         raise NotFound("科技特派员不存在或不在管辖范围内", "Commissioner not found")
     ent = repo.enterprise_by_uscc(session, actor, item.enterprise_uscc)
     row = ServiceLog(commissioner_id=com.id, enterprise_id=ent.id, visited_on=item.visited_on,
                      problem=item.problem, result=item.result, created_at=now())
-    session.add(row)
-    session.flush()
+    repo.add(session, row)
     audit.record(session, actor, "matching.service_log.create", "service_log", row.id,
                  after={"commissioner_id": com.id, "enterprise_id": ent.id,
                         "visited_on": item.visited_on}, region_code=ent.region_code)
@@ -430,16 +411,15 @@ def do_create_service_log(session: Session, actor: Actor, data: dict[str, Any]) 
 def _supply_exists(session: Session, actor: Actor, kind: str, supply_id: int) -> str:
     """The supply's title; it must be something the matcher could have shown (public)."""
     if kind == "achievement":
-        a = session.scalar(select(Achievement).where(
-            Achievement.id == supply_id, Achievement.visibility == "public"))
+        a = repo.public_achievement(session, supply_id)
         if a is not None:
             return a.title
     elif kind == "expert":
-        e = session.get(Expert, supply_id)
+        e = repo.get(session, Expert, supply_id)
         if e is not None:
             return e.name
     elif kind == "institute":
-        i = session.get(Institute, supply_id)
+        i = repo.get(session, Institute, supply_id)
         if i is not None:
             return i.name
     raise NotFound(f"匹配对象 {SUPPLY_KINDS.get(kind, kind)} {supply_id} 不存在",
@@ -474,16 +454,13 @@ def do_mark_match(session: Session, actor: Actor, demand_id: int, data: dict[str
     except FieldError as exc:
         raise as_invalid(exc) from exc
     title = _supply_exists(session, actor, kind, supply_id)
-    mark = session.scalar(select(MatchMark).where(
-        MatchMark.demand_id == demand.id, MatchMark.supply_kind == kind,
-        MatchMark.supply_id == supply_id))
+    mark = repo.match_mark(session, demand.id, kind, supply_id)
     before = None if mark is None else _row(mark, "status", "reason_code")
     if mark is not None and mark.status == "agreed":
         raise Conflict("该匹配已达成合作，不能再改", "This match is already agreed")
     if mark is None:
-        mark = MatchMark(demand_id=demand.id, supply_kind=kind, supply_id=supply_id,
-                         created_at=now())
-        session.add(mark)
+        mark = repo.add_unflushed(session, MatchMark(
+            demand_id=demand.id, supply_kind=kind, supply_id=supply_id, created_at=now()))
     mark.status, mark.reason_code, mark.note = status, reason, note
     score = data.get("score")
     mark.score = float(score) if isinstance(score, int | float) else mark.score
@@ -501,8 +478,7 @@ def do_mark_match(session: Session, actor: Actor, demand_id: int, data: dict[str
                            supply_id=supply_id, title=f"{demand.title} × {title}"[:300],
                            status="active", next_step="none", next_step_ref="",
                            created_by=actor.user_id, created_at=now(), updated_at=now())
-        session.add(coop)
-        session.flush()
+        repo.add(session, coop)
         audit.record(session, actor, "matching.cooperation.create", "cooperation", coop.id,
                      after={"match_id": mark.id, "demand_id": demand.id, "title": coop.title},
                      region_code=demand.region_code)
@@ -519,8 +495,7 @@ def do_set_next_step(session: Session, actor: Actor, cooperation_id: int, step: 
                      ref: str = "") -> Cooperation:
     """Flag a cooperation to start a technology contract, a pre-research fund application
     or a challenge; the intent and a link are stored (those programs come later)."""
-    coop = session.scalar(select(Cooperation).where(
-        Cooperation.id == cooperation_id, repo.cooperation_visible(actor)))
+    coop = repo.visible_cooperation(session, actor, cooperation_id)
     if coop is None or not (actor.is_bureau or actor.role == "enterprise"):
         raise NotFound(f"合作记录 {cooperation_id} 不存在或无权修改",
                        f"Cooperation {cooperation_id} not found")
@@ -540,13 +515,11 @@ def do_set_next_step(session: Session, actor: Actor, cooperation_id: int, step: 
 
 
 def marks_of(session: Session, demand_id: int) -> dict[tuple[str, int], MatchMark]:
-    return {(m.supply_kind, m.supply_id): m for m in session.scalars(
-        select(MatchMark).where(MatchMark.demand_id == demand_id))}
+    return {(m.supply_kind, m.supply_id): m for m in repo.marks_of(session, demand_id)}
 
 
 def cooperations(session: Session, actor: Actor) -> list[Cooperation]:
-    return list(session.scalars(select(Cooperation).where(repo.cooperation_visible(actor))
-                                .order_by(Cooperation.id.desc()).limit(500)))
+    return repo.cooperations(session, actor, 500)
 
 
 # --------------------------------------------------------------------------- synonyms
@@ -568,11 +541,10 @@ def do_add_synonyms(session: Session, actor: Actor, line: str) -> SynonymEntry:
                            "A synonym group needs at least two terms", field="同义词组")
     if any(len(t) > 60 for t in terms):
         raise InvalidInput("同义词组：每个词不超过 60 个字符", "Terms are at most 60 characters")
-    entry = session.scalar(select(SynonymEntry).where(SynonymEntry.canonical == terms[0]))
+    entry = repo.synonym_entry(session, terms[0])
     before = None if entry is None else {"variants": entry.variants}
     if entry is None:
-        entry = SynonymEntry(canonical=terms[0], created_at=now())
-        session.add(entry)
+        entry = repo.add_unflushed(session, SynonymEntry(canonical=terms[0], created_at=now()))
     entry.variants = terms[1:]
     entry.created_by = actor.user_id
     session.flush()
@@ -584,9 +556,9 @@ def do_add_synonyms(session: Session, actor: Actor, line: str) -> SynonymEntry:
 def do_delete_synonyms(session: Session, actor: Actor, entry_id: int) -> None:
     if not actor.is_bureau:
         raise Forbidden("只有科技局可以编辑同义词词典", "Only the bureau edits synonyms")
-    entry = session.get(SynonymEntry, entry_id)
+    entry = repo.get(session, SynonymEntry, entry_id)
     if entry is None:
         raise NotFound("同义词组不存在", "Synonym group not found")
     audit.record(session, actor, "matching.synonyms.delete", "match_synonym", entry.id,
                  before={"canonical": entry.canonical, "variants": entry.variants})
-    session.delete(entry)
+    repo.delete_row(session, entry)

@@ -13,11 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
 from kechuang.kit.errors import InvalidInput
 from kechuang.matching import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.matching import imports, service, workflow
@@ -37,17 +35,6 @@ from kechuang.matching.schemas import (
     VISIBILITIES,
 )
 from kechuang.matching.synonyms import Synonyms
-from kechuang.models import Enterprise, Expert, Institute
-from kechuang.models.matching import (
-    Achievement,
-    Commissioner,
-    ExpertProfile,
-    ServiceLog,
-    ServiceRequest,
-    SynonymEntry,
-    TalentPosition,
-    TechDemand,
-)
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, EVERYONE, LOGGED_IN, CurrentActor, RowId, allow
 from kechuang.web.render import render
@@ -100,17 +87,10 @@ def _labels() -> dict[str, Any]:
 
 @router.get("/matching", dependencies=[allow(EVERYONE)])
 def hub(request: Request, db: DB, actor: CurrentActor):
-    demands = db.scalar(select(func.count()).select_from(TechDemand)
-                        .where(repo.demand_visible(actor))) or 0
-    achievements = db.scalar(select(func.count()).select_from(Achievement)
-                             .where(repo.achievement_visible(actor))) or 0
+    demands, achievements, by_status, by_field = repo.hub_counts(db, actor, actor.is_bureau)
     chart = None
     if actor.is_bureau:
-        by_status = dict(db.execute(select(TechDemand.status, func.count()).where(
-            repo.demand_visible(actor)).group_by(TechDemand.status)).all())
         fm = load_fields()
-        by_field = dict(db.execute(select(Achievement.tech_field, func.count()).where(
-            repo.achievement_visible(actor)).group_by(Achievement.tech_field)).all())
         chart = {
             "status": {"labels": [DEMAND_STATUSES[s] for s in DEMAND_STATUSES],
                        "values": [int(by_status.get(s, 0)) for s in DEMAND_STATUSES]},
@@ -129,16 +109,10 @@ def hub(request: Request, db: DB, actor: CurrentActor):
 @router.get("/matching/demands", dependencies=[allow(EVERYONE)])
 def demand_list(request: Request, db: DB, actor: CurrentActor, q: str = "",
                 status: str = ""):
-    query = select(TechDemand, Enterprise.name).join(
-        Enterprise, Enterprise.id == TechDemand.enterprise_id).where(repo.demand_visible(actor))
-    if q.strip():
-        query = query.where(TechDemand.title.contains(q.strip()[:100], autoescape=True))
-    if status in DEMAND_STATUSES:
-        query = query.where(TechDemand.status == status)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = _page(request)
-    rows = db.execute(query.order_by(TechDemand.id.desc()).offset((page - 1) * PER_PAGE)
-                      .limit(PER_PAGE)).all()
+    total, rows = repo.demand_page(db, actor, q.strip()[:100],
+                                   status if status in DEMAND_STATUSES else None,
+                                   page, PER_PAGE)
     return render(request, "matching/demands.html", {
         "rows": rows, "q": q, "status": status, "page": page, "total": total,
         "pages": max(1, -(-total // PER_PAGE)), **_labels()})
@@ -158,9 +132,8 @@ def demand_create(db: DB, actor: CurrentActor, data: FormData):
 @router.get("/matching/demands/{demand_id}", dependencies=[allow(EVERYONE)])
 def demand_detail(request: Request, db: DB, actor: CurrentActor, demand_id: RecordId):
     demand = repo.get_demand(db, actor, demand_id)
-    ent = db.get(Enterprise, demand.enterprise_id)
-    can_manage = db.scalar(select(TechDemand.id).where(
-        TechDemand.id == demand_id, repo.demand_manageable(actor))) is not None
+    ent = repo.get_enterprise(db, demand.enterprise_id)
+    can_manage = repo.can_manage_demand(db, actor, demand_id)
     return render(request, "matching/demand.html", {
         "d": demand, "enterprise": ent, "can_manage": can_manage, **_labels()})
 
@@ -192,22 +165,16 @@ def demand_mark(db: DB, actor: CurrentActor, demand_id: RecordId, data: FormData
 def achievement_list(request: Request, db: DB, actor: CurrentActor, q: str = "",
                      field: str = ""):
     page = _page(request)
-    base = select(Achievement, Institute.name).outerjoin(
-        Institute, Institute.id == Achievement.institute_id).where(repo.achievement_visible(actor))
-    if field:
-        base = base.where(Achievement.tech_field == field)
     explain: dict[int, Any] = {}
     if q.strip():
         hits = matcher_for(engine_of(db)).search("achievement", q, k=PER_PAGE)
         ids = [h.id for h in hits]
         explain = {h.id: h for h in hits}
-        found = {a.id: (a, n) for a, n in db.execute(base.where(Achievement.id.in_(ids)))}
+        found = repo.achievements_by_ids(db, actor, field or None, ids)
         rows = [found[i] for i in ids if i in found]
         total = len(rows)
     else:
-        total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = list(db.execute(base.order_by(Achievement.id.desc())
-                               .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all())
+        total, rows = repo.achievement_page(db, actor, field or None, page, PER_PAGE)
     return render(request, "matching/achievements.html", {
         "rows": rows, "q": q, "field": field, "page": page, "total": total,
         "explain": explain, "pages": max(1, -(-total // PER_PAGE)), **_labels()})
@@ -227,10 +194,9 @@ def achievement_create(db: DB, actor: CurrentActor, data: FormData):
 @router.get("/matching/achievements/{achievement_id}", dependencies=[allow(EVERYONE)])
 def achievement_detail(request: Request, db: DB, actor: CurrentActor, achievement_id: RecordId):
     item = repo.get_achievement(db, actor, achievement_id)
-    owner = (db.get(Institute, item.institute_id) if item.institute_id
-             else db.get(Enterprise, item.enterprise_id) if item.enterprise_id else None)
-    can_manage = db.scalar(select(Achievement.id).where(
-        Achievement.id == achievement_id, repo.achievement_owned(actor))) is not None
+    owner = (repo.get_institute(db, item.institute_id) if item.institute_id
+             else repo.get_enterprise(db, item.enterprise_id))
+    can_manage = repo.can_manage_achievement(db, actor, achievement_id)
     return render(request, "matching/achievement.html", {
         "a": item, "owner": owner, "can_manage": can_manage, **_labels()})
 
@@ -260,13 +226,15 @@ def import_form(request: Request, actor: CurrentActor):
 
 
 @router.post("/matching/imports", dependencies=[allow(IMPORTERS)])
-async def import_file(request: Request, db: DB, actor: CurrentActor,
-                      kind: Annotated[str, Form()] = "",
-                      file: Annotated[UploadFile | None, File()] = None):
+def import_file(request: Request, db: DB, actor: CurrentActor,
+                kind: Annotated[str, Form()] = "",
+                file: Annotated[UploadFile | None, File()] = None):
+    # a plain def: the import does synchronous database work, so it runs in the thread
+    # pool, never on the event loop (tests/security/test_event_loop.py)
     kinds = {k: v for k, v in imports.KINDS.items() if actor.role in v.roles}
     if file is None or not file.filename:
         raise InvalidInput("请选择要导入的文件", "Choose a file to import")
-    data = await file.read()
+    data = file.file.read()
     try:
         n = imports.do_import(db, actor, kind, data, file.filename)
     except imports.ImportRejected as exc:
@@ -300,10 +268,7 @@ def cooperation_next_step(db: DB, actor: CurrentActor, cooperation_id: RecordId,
 
 @router.get("/matching/experts", dependencies=[allow(LOGGED_IN)])
 def expert_list(request: Request, db: DB, actor: CurrentActor):
-    rows = db.execute(select(Expert, ExpertProfile, Institute.name)
-                      .outerjoin(ExpertProfile, ExpertProfile.expert_id == Expert.id)
-                      .outerjoin(Institute, Institute.id == Expert.institute_id)
-                      .order_by(Expert.id).limit(500)).all()
+    rows = repo.experts_with_profiles(db, 500)
     visible = [(e, p, n) for e, p, n in rows
                if p is None or p.visibility == "public" or actor.is_bureau
                or (actor.role == "institute" and e.institute_id == actor.institute_id)
@@ -321,10 +286,7 @@ def expert_profile(db: DB, actor: CurrentActor, expert_id: RecordId, data: FormD
 
 
 def _talent_context(db: Session, actor: Actor) -> dict[str, Any]:
-    positions = db.execute(select(TalentPosition, Enterprise.name).join(
-        Enterprise, Enterprise.id == TalentPosition.enterprise_id)
-        .where(TalentPosition.status == "open").order_by(TalentPosition.id.desc())
-        .limit(300)).all()
+    positions = repo.open_positions(db, 300)
     return {"positions": positions, "entries": service.talent_entries(db, actor)}
 
 
@@ -358,22 +320,7 @@ def talent_apply(db: DB, actor: CurrentActor,
 
 @router.get("/matching/services", dependencies=[allow(DEMAND_EDITORS)])
 def services(request: Request, db: DB, actor: CurrentActor):
-    if actor.is_bureau:
-        coms = list(db.scalars(select(Commissioner).where(
-            region_code_in_scope(actor, Commissioner.region_code)).order_by(Commissioner.id)))
-        req_pred = region_code_in_scope(actor, ServiceRequest.region_code)
-        log_pred = region_code_in_scope(actor, Enterprise.region_code)
-    else:
-        coms = []
-        req_pred = ServiceRequest.enterprise_id == actor.enterprise_id
-        log_pred = ServiceLog.enterprise_id == actor.enterprise_id
-    requests_ = db.execute(select(ServiceRequest, Enterprise.name).join(
-        Enterprise, Enterprise.id == ServiceRequest.enterprise_id).where(req_pred)
-        .order_by(ServiceRequest.id.desc()).limit(300)).all()
-    logs = db.execute(select(ServiceLog, Commissioner.name, Enterprise.name)
-                      .join(Commissioner, Commissioner.id == ServiceLog.commissioner_id)
-                      .join(Enterprise, Enterprise.id == ServiceLog.enterprise_id)
-                      .where(log_pred).order_by(ServiceLog.visited_on.desc()).limit(300)).all()
+    coms, requests_, logs = repo.services_overview(db, actor, 300)
     return render(request, "matching/services.html", {
         "commissioners": coms, "requests": requests_, "logs": logs, **_labels()})
 
@@ -401,7 +348,7 @@ def service_log(db: DB, actor: CurrentActor, data: FormData):
 
 @router.get("/matching/synonyms", dependencies=[allow(BUREAU)])
 def synonyms(request: Request, db: DB, rebuilt: str = ""):
-    local = list(db.scalars(select(SynonymEntry).order_by(SynonymEntry.canonical)))
+    local = repo.local_synonyms(db)
     counts = None
     if rebuilt:
         try:

@@ -14,11 +14,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.matching import repository as repo
 from kechuang.matching.engine import Match, engine_of, matcher_for
 from kechuang.matching.service import marks_of
@@ -86,8 +84,7 @@ def for_demand(session: Session, actor: Actor, demand_id: int, k: int = 10) -> D
     for hit in experts:
         if hit.owner_id is not None:
             per_inst[hit.owner_id].append((hit.score, f"专家：{hit.title}"))
-    names = dict(session.execute(select(Institute.id, Institute.name).where(
-        Institute.id.in_(list(per_inst)))).all()) if per_inst else {}
+    names = repo.names_of(session, Institute, list(per_inst))
     institutes = []
     for inst_id, items in per_inst.items():
         items.sort(key=lambda t: -t[0])
@@ -110,8 +107,7 @@ def for_achievement(session: Session, actor: Actor, achievement_id: int,
     for hit in demands:
         if hit.owner_id is not None:
             per_ent[hit.owner_id].append((hit.score, f"需求：{hit.title}"))
-    names = dict(session.execute(select(Enterprise.id, Enterprise.name).where(
-        Enterprise.id.in_(list(per_ent)))).all()) if per_ent else {}
+    names = repo.names_of(session, Enterprise, list(per_ent))
     ranked = [Ranked(names.get(e, str(e)), e, sum(s for s, _ in sorted(v, reverse=True)[:3]),
                      [r for _, r in sorted(v, reverse=True)[:3]], "发布了相关需求")
               for e, v in per_ent.items()]
@@ -119,11 +115,7 @@ def for_achievement(session: Session, actor: Actor, achievement_id: int,
     prefixes = m.fields.industry_prefixes(item.tech_field)
     if actor.is_bureau and prefixes and len(ranked) < k:
         taken = {r.id for r in ranked}
-        rows = session.execute(
-            select(Enterprise.id, Enterprise.name, Enterprise.industry_code)
-            .where(enterprise_visible(actor),
-                   or_(*[Enterprise.industry_code.startswith(p) for p in prefixes]))
-            .order_by(Enterprise.hte_cert_no.is_(None), Enterprise.id).limit(k * 3)).all()
+        rows = repo.enterprises_in_industries(session, actor, list(prefixes), k * 3)
         for ent_id, name, code in rows:
             if ent_id in taken:
                 continue

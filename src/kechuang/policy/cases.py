@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kechuang.kit.errors import KechuangError
-from kechuang.policy.evaluate import VERDICTS, evaluate
+from kechuang.policy.engine import VERDICTS, evaluate
 from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import (
     BUILTIN_DIR,

@@ -93,7 +93,7 @@ def eval_cmd(
     ] = None,
 ) -> None:
     """Evaluate one policy for every enterprise of a file and write the verdicts."""
-    from kechuang.policy.evaluate import evaluate
+    from kechuang.policy.engine import evaluate
     from kechuang.policy.loader import get_policy
 
     when = _as_of_date(as_of)

@@ -23,8 +23,6 @@ another policy's verdict (see ``kechuang.policy.atoms``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kechuang.kit import expressions as kx
 
 FUNCTIONS = {
@@ -38,35 +36,14 @@ class ExprError(ValueError):
     """A malformed expression; the message says where (character position) and why."""
 
 
+# the shared parser's node classes (kechuang.kit.expressions), used as they are
 Num = kx.Number
 Str = kx.String
 Var = kx.Name
-
-
-@dataclass(frozen=True)
-class Call:
-    fn: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Bin:
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Not:
-    arg: Node
-
-
-@dataclass(frozen=True)
-class Neg:
-    arg: Node
-
-
-Node = Num | Str | Var | Call | Bin | Not | Neg
+Call = kx.Call  # .func, .args
+Bin = kx.Binary  # .op, .left, .right
+Unary = kx.Unary  # .op ("not" or "-"), .operand
+Node = kx.Node
 
 #: the shared parser (kechuang.kit.expressions) configured for policy expressions
 LANGUAGE = kx.Language(
@@ -89,24 +66,13 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
     return [(t.kind, t.text, t.pos) for t in LANGUAGE.tokenize(text)]
 
 
-def _convert(node: kx.Node) -> Node:
-    """The shared parser's AST as this module's nodes."""
-    if isinstance(node, Num | Str | Var):
-        return node
-    if isinstance(node, kx.Unary):
-        return Not(_convert(node.operand)) if node.op == "not" else Neg(_convert(node.operand))
-    if isinstance(node, kx.Binary):
-        return Bin(node.op, _convert(node.left), _convert(node.right))
-    return Call(node.func, tuple(_convert(a) for a in node.args))
-
-
 def parse(text: str | float | int | bool) -> Node:
     """Parse an expression; numbers written directly in YAML are accepted as constants."""
     if isinstance(text, bool):
         return Num(1.0 if text else 0.0)
     if isinstance(text, int | float):
         return Num(float(text))
-    return _convert(LANGUAGE.parse(str(text)))
+    return LANGUAGE.parse(str(text))
 
 
 def names(node: Node) -> set[str]:
@@ -117,18 +83,18 @@ def names(node: Node) -> set[str]:
         return set().union(*(names(a) for a in node.args))
     if isinstance(node, Bin):
         return names(node.left) | names(node.right)
-    if isinstance(node, Not | Neg):
-        return names(node.arg)
+    if isinstance(node, Unary):
+        return names(node.operand)
     return set()
 
 
 def policy_refs(node: Node) -> list[Node]:
     """Every ``policy(...)`` call of the expression (to resolve and check references)."""
     if isinstance(node, Call):
-        own = [node] if node.fn == "policy" else []
+        own = [node] if node.func == "policy" else []
         return own + [c for a in node.args for c in policy_refs(a)]
     if isinstance(node, Bin):
         return policy_refs(node.left) + policy_refs(node.right)
-    if isinstance(node, Not | Neg):
-        return policy_refs(node.arg)
+    if isinstance(node, Unary):
+        return policy_refs(node.operand)
     return []

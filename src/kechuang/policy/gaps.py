@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from kechuang.policy.evaluate import Evaluation, Iv
+from kechuang.policy.engine import Evaluation, Iv
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
 

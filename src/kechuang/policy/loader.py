@@ -20,9 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy import expr
 from kechuang.policy.atoms import POINTS_ATOMS
@@ -39,28 +39,21 @@ class PolicyFileError(InvalidInput):
 Path_ = tuple[str | int, ...]
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, libyaml's C parser when PyYAML has it (policy files are parsed on
-    every run; the pure-Python parser took a second for the built-ins)."""
-
-
-def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int], file: str) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            k = str(key.value)
-            if k in seen:
-                raise PolicyFileError(
-                    f"{file} 第 {key.start_mark.line + 1} 行：键 {k!r} 重复出现",
-                    f"{file} line {key.start_mark.line + 1}: duplicate key {k!r}",
-                )
-            seen.add(k)
-            out[(*path, k)] = key.start_mark.line + 1
-            _lines(value, (*path, k), out, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _lines(item, (*path, i), out, file)
+def _lines(data: Any, path: Path_, out: dict[Path_, int], line: int) -> None:
+    """Path → line of every mapping, key and list item of data read by kechuang.kit.rules
+    (a list item that is not a mapping takes the line of its list)."""
+    if isinstance(data, rules.LineDict):
+        out[path] = data.line
+        for key, value in data.items():
+            out[(*path, str(key))] = data.key_lines.get(key, data.line)
+            _lines(value, (*path, str(key)), out, out[(*path, str(key))])
+    elif isinstance(data, list):
+        if data and isinstance(data[0], rules.LineDict):
+            out[path] = data[0].line  # a block list starts at its first item
+        for i, item in enumerate(data):
+            item_line = item.line if isinstance(item, rules.LineDict) else line
+            out[(*path, i)] = item_line
+            _lines(item, (*path, i), out, item_line)
 
 
 @dataclass
@@ -86,21 +79,17 @@ class SourceMap:
 
 
 def read_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
+    """Parse with the one rule loader (kechuang.kit.rules: duplicate keys refused, lines
+    kept) and map the line of every key for this package's messages."""
     smap = SourceMap(file)
-    loader = _Loader(text)
     try:
-        # one parse: the node tree gives the lines (mapped before construction, which
-        # flattens ``<<`` merge keys into the tree), then the same tree becomes the data
-        node = loader.get_single_node()
-        if node is not None:
-            _lines(node, (), smap.lines, file)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise PolicyFileError(f"{file} 第 {line} 行：YAML 格式错误（{exc}）") from exc
-    finally:
-        loader.dispose()
+        data = rules.parse_yaml(text, file)
+    except rules.RuleFileError as exc:
+        line, key, msg = exc.errors[0]
+        raise PolicyFileError(f"{file} 第 {line} 行，键 {key or '(根)'}：{msg}",
+                              exc.message_en) from None
+    if data is not None:
+        _lines(data, (), smap.lines, 1)
     return data, smap
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.models import ScoreResult, ScoringRun
+from kechuang.models import ScoringRun
 from kechuang.policy.atoms import NO_TIER, POINTS_ATOMS
 from kechuang.policy.expr import names
 from kechuang.policy.loader import LoadedPolicy
+from kechuang.scoring import service as scoring_service
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,7 @@ class PointsSource:
 
 
 def latest_points_run(session: Session, actor: Actor) -> ScoringRun | None:
-    from kechuang.scoring.repository import latest_run
-
-    return latest_run(session, actor, published_only=True)
+    return scoring_service.latest_run(session, actor, published_only=True)
 
 
 def uses_points(lp: LoadedPolicy) -> bool:
@@ -64,11 +62,7 @@ def add_points(session: Session, actor: Actor, data: pd.DataFrame,
     veto = np.full(n, None, dtype=object)
     if run is not None and n:
         lo, hi = int(eids.min()), int(eids.max())
-        rows = session.execute(
-            select(ScoreResult.enterprise_id, ScoreResult.points, ScoreResult.rank,
-                   ScoreResult.percentile, ScoreResult.list_tier, ScoreResult.veto)
-            .where(ScoreResult.run_id == run.id, ScoreResult.enterprise_id.between(lo, hi))
-        ).all()
+        rows = scoring_service.points_between(session, run.id, lo, hi)
         if rows:
             cols = list(zip(*rows, strict=True))
             r_ids = np.array(cols[0], dtype=np.int64)

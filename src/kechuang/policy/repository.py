@@ -140,3 +140,32 @@ def run_enterprise_ids(session: Session, run_id: int,
     """The enterprise ids a run holds results for (among ``enterprise_ids`` if given)."""
     frame = read_results(session, run_id, [], enterprise_ids)
     return frame["enterprise_id"].to_numpy(dtype=np.int64)
+
+
+def add_runs(session: Session, runs: Sequence[PolicyRun]) -> None:
+    """Stage new run rows and flush them (for their ids)."""
+    session.add_all(runs)
+    session.flush()
+
+
+def visible_enterprise(session: Session, actor: Actor, uscc: str) -> Enterprise | None:
+    """The enterprise with credit code ``uscc`` if ``actor`` may see it."""
+    return session.scalar(select(Enterprise).where(Enterprise.uscc == uscc,
+                                                   enterprise_visible(actor)))
+
+
+def latest_run_ids(session: Session) -> dict[str, int]:
+    """The current run of each policy (the latest, whatever its scope)."""
+    rows = session.execute(select(PolicyRun.policy_id, PolicyRun.id).order_by(PolicyRun.id))
+    return {pid: rid for pid, rid in rows}
+
+
+def get_run(session: Session, run_id: int) -> PolicyRun | None:
+    """A policy run by id, unscoped."""
+    return session.get(PolicyRun, run_id)
+
+
+def eval_years(session: Session, run_ids: Sequence[int]) -> list[int]:
+    """The distinct evaluation years of some runs, ascending."""
+    return sorted(set(session.scalars(select(PolicyRun.eval_year)
+                                      .where(PolicyRun.id.in_(list(run_ids))))))

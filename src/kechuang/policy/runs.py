@@ -26,7 +26,7 @@ import pandas as pd
 
 from kechuang.policy import expr
 from kechuang.policy.blocks import FAILED, HI, LO
-from kechuang.policy.evaluate import Evaluation, Frame, evaluate, evaluation_year
+from kechuang.policy.engine import Evaluation, Frame, evaluate, evaluation_year
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 
 #: the input years of a run: the evaluation year and the two before it (three-year rules)

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.facts import read_facts
 from kechuang.kit import audit, events
 from kechuang.kit.errors import NotFound
@@ -34,7 +32,7 @@ from kechuang.models import Enterprise, PolicyRun
 from kechuang.policy import repository as repo
 from kechuang.policy.atoms import POINTS_ATOMS
 from kechuang.policy.blocks import StoredResult
-from kechuang.policy.evaluate import evaluate, evaluation_year
+from kechuang.policy.engine import evaluate, evaluation_year
 from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.points import PointsSource, add_points, latest_points_run, uses_points
@@ -108,8 +106,7 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     codes = input_codes(policies)
     step = progress or (lambda _label, _done, _total: None)
     years = input_years(as_of)
-    ids = np.array(session.scalars(select(Enterprise.id).where(enterprise_visible(actor))
-                                   .order_by(Enterprise.id)).all(), dtype=np.int64)
+    ids = repo.visible_ids(session, actor)
     chunks = [ids[i:i + CHUNK_ENTERPRISES] for i in range(0, len(ids), CHUNK_ENTERPRISES)]
     total = 3 * max(len(chunks), 1) + 1
     points_run = latest_points_run(session, actor)
@@ -128,9 +125,8 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
             parameters=parameters, pass_mark=None, input_hash="", region_code=actor.region_code,
             enterprises=0, counts={}, created_by=actor.user_id, actor=actor.username,
         )
-        session.add(run)
         runs.append(run)
-    session.flush()
+    repo.add_runs(session, runs)
     counts = [Counter[str]() for _ in policies]
     pass_marks: list[float | None] = [None] * len(policies)
     chunk_hashes: list[pd.Series] = []
@@ -296,8 +292,7 @@ def describe_missing(atom: str) -> str:
 
 
 def _visible_enterprise(session: Session, actor: Actor, uscc: str) -> Enterprise:
-    e = session.scalar(select(Enterprise).where(Enterprise.uscc == uscc.strip().upper(),
-                                                enterprise_visible(actor)))
+    e = repo.visible_enterprise(session, actor, uscc.strip().upper())
     if e is None:
         # the same answer whether it does not exist or lies outside the actor's scope
         raise NotFound("企业不存在或不在您的权限范围内", "No such enterprise in your scope")
@@ -372,6 +367,34 @@ def _add_gaps(session: Session, actor: Actor, e: Enterprise, lp: LoadedPolicy,
 
 def latest_run_ids(session: Session) -> dict[str, int]:
     """The current run of each policy (the latest, whatever its scope)."""
-    rows = session.execute(select(PolicyRun.policy_id, PolicyRun.id).order_by(PolicyRun.id))
-    return {pid: rid for pid, rid in rows}
+    return repo.latest_run_ids(session)
 
+
+
+# ---------------------------------------------------------- reads for the other packages
+def read_results(session: Session, run_id: int, columns: Sequence[str] | None = None,
+                 enterprise_ids: Sequence[int] | np.ndarray | None = None) -> pd.DataFrame:
+    """A run's results as a frame ordered by enterprise id: every column, or ``columns``;
+    only ``enterprise_ids`` when given."""
+    return repo.read_results(session, run_id, columns, enterprise_ids)
+
+
+def run_enterprise_ids(session: Session, run_id: int,
+                       enterprise_ids: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """The enterprise ids a run holds results for (among ``enterprise_ids`` if given)."""
+    return repo.run_enterprise_ids(session, run_id, enterprise_ids)
+
+
+def visible_ids(session: Session, actor: Actor) -> np.ndarray:
+    """Ids of the enterprises ``actor`` may see, ascending."""
+    return repo.visible_ids(session, actor)
+
+
+def get_run(session: Session, run_id: int) -> PolicyRun | None:
+    """A policy run by id, unscoped (None when it does not exist)."""
+    return repo.get_run(session, run_id)
+
+
+def eval_years(session: Session, run_ids: Sequence[int]) -> list[int]:
+    """The distinct evaluation years of some runs, ascending."""
+    return repo.eval_years(session, run_ids)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.models import Region, ScoreColumn, ScoreResult, ScoringRun
-from kechuang.scoring import repository as scoring_repo
+from kechuang.scoring import service as scoring_service
 
 
 def runs_for(session: Session, enterprise_id: int, *, published_only: bool,
@@ -65,7 +65,7 @@ def run_columns(session: Session, run_id: int, names: list[str]) -> dict[str, np
                if n in stored or (n.startswith("score:") and f"normalised:{n[6:]}" in stored)]
     if not present:
         return {}
-    return {k: np.asarray(v) for k, v in scoring_repo.run_columns(session, run_id,
+    return {k: np.asarray(v) for k, v in scoring_service.run_columns(session, run_id,
                                                                   present).items()}
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.facts import service as facts_service
 from kechuang.kit import audit
 from kechuang.kit.errors import KechuangError, NotFound
 from kechuang.models import Enterprise, ScoreResult, ScoringRun
@@ -44,7 +45,7 @@ from kechuang.profile.schemas import (
     TrendPoint,
     WhatIfMetric,
 )
-from kechuang.registry import repository as registry_repo
+from kechuang.registry import service as registry_service
 from kechuang.registry.catalogue import metrics_by_code
 from kechuang.registry.service import AUDITED_READERS, format_value
 from kechuang.scoring import expressions as ex
@@ -68,7 +69,7 @@ POLICY_INPUTS = ("rd_expense", "rd_expense_domestic", "revenue", "rd_staff", "te
 def find_enterprise(session: Session, actor: Actor, uscc: str, action: str) -> Enterprise:
     """The enterprise if the actor may see it (the detail page's scope); a bank's or an
     expert's read is audited like the detail page's."""
-    e = registry_repo.visible_enterprise(session, actor, uscc.strip().upper())
+    e = registry_service.visible_enterprise(session, actor, uscc.strip().upper())
     if e is None:
         raise NotFound("企业不存在或不在您的权限范围内", "No such enterprise in your scope")
     if actor.role in AUDITED_READERS:
@@ -124,23 +125,8 @@ def dimensions(sys_: System) -> list[str]:
     return list(sys_.groups[root_code(sys_)].children)
 
 
-def lookback(node: ex.Node) -> int:
-    """How many years before the scoring year a formula reads."""
-    if isinstance(node, ex.Call):
-        inner = max((lookback(a) for a in node.args), default=0)
-        if node.func == "lag":
-            k = node.args[1] if len(node.args) == 2 else ex.Num(1.0)
-            return inner + (int(k.value) if isinstance(k, ex.Num) else 1)
-        if node.func in ("mean", "sum"):
-            return inner + (node.years or 1) - 1
-        if node.func == "growth":
-            return inner + (node.years or 3) - 1
-        return inner
-    if isinstance(node, ex.Unary):
-        return lookback(node.operand)
-    if isinstance(node, ex.Binary):
-        return max(lookback(node.left), lookback(node.right))
-    return 0
+#: how many years before the scoring year a formula reads (defined in the formula language)
+lookback = ex.lookback
 
 
 # --------------------------------------------------------------------------- pieces
@@ -250,7 +236,7 @@ def indicator_percentiles(cols: dict[str, np.ndarray], codes: list[str], pos: in
 
 def _facts_by_metric(session: Session, e: Enterprise, locale: str) -> dict[str, list[FactRef]]:
     out: dict[str, list[FactRef]] = {}
-    for r in registry_repo.facts_with_provenance(session, e.id, current=True):
+    for r in facts_service.with_provenance(session, e.id, current=True):
         out.setdefault(r.metric, []).append(FactRef(
             metric=r.metric, metric_name=r.name_en if locale == "en" else r.name_zh,
             unit=r.unit, period=r.period,

@@ -45,7 +45,7 @@ from kechuang.facts import read_facts
 from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise, ScoringRun
 from kechuang.policy.atoms import NO_TIER
-from kechuang.policy.evaluate import evaluation_year
+from kechuang.policy.engine import evaluation_year
 from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.runs import evaluate_policies, input_years

@@ -47,6 +47,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "push.kind.near_eligible": ("接近符合", "Near-eligible"),
     "push.kind.expiring": ("资格即将到期", "Expiring"),
     "push.kind.program_open": ("新开放项目", "Newly open programme"),
+    "push.kind.carbon_alert": ("碳效预警", "Carbon-efficiency alert"),
     "push.status.new": ("未读", "Unread"),
     "push.status.opened": ("已读", "Opened"),
 }

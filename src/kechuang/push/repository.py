@@ -19,7 +19,7 @@ from kechuang.auth.scope import enterprise_visible
 from kechuang.db import is_sqlite
 from kechuang.models import Enterprise, PolicyRun, ScoreResult, ScoringRun
 from kechuang.models.push import PushMessage, PushMute
-from kechuang.policy import repository as policy_repo
+from kechuang.policy import service as policy_service
 
 
 def frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def run_results(session: Session, run_id: int,
                 with_names: bool = True) -> pd.DataFrame:
     """One run's results, with each enterprise's uscc and name unless ``with_names`` is
     false (a caller that needs them for a few rows only reads them for those)."""
-    results = policy_repo.read_results(
+    results = policy_service.read_results(
         session, run_id, ["verdict", "n_failed", "score_min", "score_max"], enterprise_ids)
     if not with_names:
         return results
@@ -73,7 +73,7 @@ def run_results(session: Session, run_id: int,
 
 
 def run_verdicts(session: Session, run_id: int) -> pd.DataFrame:
-    results = policy_repo.read_results(session, run_id, ["verdict"])
+    results = policy_service.read_results(session, run_id, ["verdict"])
     return results.rename(columns={"verdict": "prev_verdict"})
 
 
@@ -84,7 +84,7 @@ def expiring(session: Session, run_id: int, start: date, end: date) -> pd.DataFr
         .where(Enterprise.hte_expires_on >= start, Enterprise.hte_expires_on <= end)
         .order_by(Enterprise.id)).all()
     window = frame(rows, ["enterprise_id", "expires_on"])
-    held = policy_repo.run_enterprise_ids(session, run_id, window["enterprise_id"].to_numpy())
+    held = policy_service.run_enterprise_ids(session, run_id, window["enterprise_id"].to_numpy())
     return window[np.isin(window["enterprise_id"].to_numpy(), held)].reset_index(drop=True)
 
 
@@ -173,3 +173,67 @@ def score_rows(session: Session, run_id: int) -> pd.DataFrame:
         .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
         .where(ScoreResult.run_id == run_id)).all()
     return frame(rows, ["enterprise_id", "uscc", "points", "list_rank"])
+
+
+def inbox(session: Session, actor: Actor, enterprise_id: int) -> list[PushMessage]:
+    """An enterprise's messages, newest first."""
+    return list(session.scalars(
+        select(PushMessage).join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(PushMessage.enterprise_id == enterprise_id, enterprise_visible(actor))
+        .order_by(PushMessage.created_at.desc(), PushMessage.id.desc())))
+
+
+def get_message(session: Session, message_id: int) -> PushMessage | None:
+    """A message by id, unscoped."""
+    return session.get(PushMessage, message_id)
+
+
+def muted_policies(session: Session, enterprise_id: int) -> list[str]:
+    """The policies (and calls) an enterprise muted."""
+    return list(session.scalars(select(PushMute.policy_id)
+                                .where(PushMute.enterprise_id == enterprise_id)
+                                .order_by(PushMute.policy_id)))
+
+
+def told_about_call(session: Session, enterprise_id: int, call_id: str) -> bool:
+    """Whether the enterprise has a ``program_open`` message about a call."""
+    return session.scalar(select(PushMessage.id).where(
+        PushMessage.enterprise_id == enterprise_id, PushMessage.policy_id == call_id,
+        PushMessage.kind == "program_open").limit(1)) is not None
+
+
+def get_mute(session: Session, enterprise_id: int, policy_id: str) -> PushMute | None:
+    return session.scalar(select(PushMute).where(PushMute.enterprise_id == enterprise_id,
+                                                 PushMute.policy_id == policy_id))
+
+
+def add_mute(session: Session, enterprise_id: int, policy_id: str, user_id: int | None) -> None:
+    session.add(PushMute(enterprise_id=enterprise_id, policy_id=policy_id,
+                         created_by=user_id))
+
+
+def delete_mute(session: Session, mute: PushMute) -> None:
+    session.delete(mute)
+
+
+def visible_message(session: Session, actor: Actor, message_id: int) -> Any:
+    """(message, enterprise) of a message in ``actor``'s scope, or None."""
+    return session.execute(visible_messages(actor).where(PushMessage.id == message_id)).first()
+
+
+def messages_page(session: Session, actor: Actor, policy_id: str | None, kind: str | None,
+                  limit: int) -> list[Any]:
+    """(message, enterprise) rows in scope, newest first, optionally of a policy / kind."""
+    stmt = visible_messages(actor).order_by(PushMessage.id.desc()).limit(limit)
+    if policy_id:
+        stmt = stmt.where(PushMessage.policy_id == policy_id)
+    if kind:
+        stmt = stmt.where(PushMessage.kind == kind)
+    return list(session.execute(stmt))
+
+
+def message_count(session: Session, actor: Actor) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(PushMessage)
+        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(enterprise_visible(actor))) or 0)

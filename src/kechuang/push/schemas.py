@@ -8,10 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from kechuang.kit.errors import InvalidInput
+from kechuang.kit import rules as rule_files
 
 RULES_PATH = Path(__file__).parent / "rules.yaml"
 
@@ -31,24 +30,28 @@ class Strict(BaseModel):
 
 
 class NearRule(Strict):
-    verdicts: list[str] = Field(default_factory=lambda: ["borderline"])
-    max_failed_leaves: int = Field(1, ge=1)
-    relative_gap: float = Field(0.2, ge=0, lt=1)
-    score_points: float = Field(5, ge=0)
+    verdicts: list[str]
+    max_failed_leaves: int = Field(ge=1)
+    relative_gap: float = Field(ge=0, lt=1)
+    score_points: float = Field(ge=0)
 
 
 class RenewalRule(Strict):
     policy: str
     window_days: int = Field(ge=1)
-    certificate_years: int = Field(3, ge=1)
+    certificate_years: int = Field(ge=1)
 
 
-class PushRules(Strict):
-    source: str
+class PushRules(rule_files.RuleHeader):
+    """``rules.yaml``: a dated rule file (id, title, valid_from, source); every threshold
+    is in the file, none here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     eligible_verdicts: list[str]
     near_eligible: NearRule
     renewal: RenewalRule
-    sms_max_chars: int = Field(70, ge=10, le=70)
+    sms_max_chars: int = Field(ge=10, le=70)
     sms_prefix: str = ""
 
 
@@ -71,17 +74,9 @@ class OpenProgram(Strict):
 
 
 def load_rules(path: Path = RULES_PATH) -> PushRules:
-    """Read and validate a rules file; errors name the file and the key."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        return PushRules.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{path}：YAML 格式错误：{exc}") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InvalidInput(f"{path}：键 {where}：{err['msg']}") from exc
+    """Read and validate a rules file with the one rule loader (kechuang.kit.rules): errors
+    name the file, the line and the key; duplicate keys are refused."""
+    return rule_files.load(path, PushRules)
 
 
 @cache

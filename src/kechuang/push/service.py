@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -31,18 +32,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.kit import audit
 from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
 from kechuang.kit.safe_export import neutralise_row
 from kechuang.kit.xlsx import write_xlsx
-from kechuang.models import Enterprise, PolicyRun, ScoringRun
-from kechuang.models.push import PushMessage, PushMute
-from kechuang.policy.evaluate import Frame, evaluate
+from kechuang.models import PolicyRun, ScoringRun
+from kechuang.models.push import PushMessage
+from kechuang.policy import service as policy_service
+from kechuang.policy.engine import Frame, evaluate
 from kechuang.policy.gaps import fmt, gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.runs import aligned, input_years, policy_hash, prepare_frame
@@ -66,7 +66,7 @@ FEW_CANDIDATES = 2_000
 
 @dataclass
 class PushSummary:
-    run_id: int
+    run_id: int | None
     policy_id: str
     period: int
     inserted: int
@@ -319,7 +319,7 @@ def do_push_after_runs(session: Session, actor: Actor, run_ids: list[int],
     out = []
     inputs = InputFrames(session, actor)
     for run_id in run_ids:
-        run = session.get(PolicyRun, run_id)
+        run = policy_service.get_run(session, run_id)
         if run is None:
             raise NotFound(f"政策运行 #{run_id} 不存在")
         msgs = messages_for_run(session, actor, run, rs, inputs)
@@ -352,7 +352,6 @@ def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
     within the cut-off of ``tiers/rules.yaml``) since the previous published run of the
     same system and scope get ``newly_eligible``; those ranked within ``pool_factor`` × the
     cut-off get ``near_eligible`` with the points still missing. Period = the run's year."""
-    from kechuang.tiers.repository import scores
     from kechuang.tiers.schemas import rules as tier_rules
 
     if not run.published:
@@ -369,7 +368,7 @@ def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
     prev = repo.previous_scoring_run(session, run)
     before: set[int] = set()
     if prev is not None:
-        old = scores(session, prev.id)
+        old = repo.score_rows(session, prev.id)
         old_cut = lead.cutoff(int(old["points"].notna().sum()))
         before = set(old.loc[old["list_rank"] <= old_cut, "enterprise_id"].astype(int))
     newly = inside[~inside["enterprise_id"].isin(before)].assign(kind="newly_eligible")
@@ -428,21 +427,18 @@ def do_push_program_open(session: Session, actor: Actor, call: OpenProgram,
     programs that fit its profile" (spec/policies.md, Precise push). Enterprises that
     muted the policy or the call get nothing. Idempotent by the (enterprise, call, period)
     key; one audit row."""
-    from kechuang.policy import repository as policy_repo
-    from kechuang.policy.service import latest_covering_runs
-
     rs = rule_set or rules()
     if call.program_id in _policies() or call.program_id == LEADING:
         raise InvalidInput(f"项目编号 {call.program_id!r} 与政策编号相同；请用项目自己的编号",
                            f"program id {call.program_id!r} is a policy id")
     if call.policy_id not in _policies():
         raise InvalidInput(f"未知政策 {call.policy_id!r}", f"Unknown policy {call.policy_id!r}")
-    run = latest_covering_runs(session, actor).get(call.policy_id)
+    run = policy_service.latest_covering_runs(session, actor).get(call.policy_id)
     if run is None:
         raise InvalidInput(f"政策 {call.policy_id} 尚无覆盖本辖区的计算结果；请先运行政策计算",
                            f"no run of {call.policy_id} covers your region yet")
-    results = policy_repo.read_results(session, run.id, ["verdict"])
-    visible = policy_repo.visible_ids(session, actor)
+    results = policy_service.read_results(session, run.id, ["verdict"])
+    visible = policy_service.visible_ids(session, actor)
     fit = results[results["verdict"].isin(rs.eligible_verdicts)
                   & np.isin(results["enterprise_id"].to_numpy(), visible)]
     muted_ids = pd.concat([repo.mutes(session, call.policy_id),
@@ -485,10 +481,7 @@ def _own_enterprise(actor: Actor) -> int:
 
 def inbox(session: Session, actor: Actor) -> list[PushMessage]:
     eid = _own_enterprise(actor)
-    return list(session.scalars(
-        select(PushMessage).join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-        .where(PushMessage.enterprise_id == eid, enterprise_visible(actor))
-        .order_by(PushMessage.created_at.desc(), PushMessage.id.desc())))
+    return repo.inbox(session, actor, eid)
 
 
 def do_mark_opened(session: Session, actor: Actor, messages: list[PushMessage]) -> int:
@@ -508,7 +501,7 @@ def do_mark_opened(session: Session, actor: Actor, messages: list[PushMessage]) 
 
 def _own_message(session: Session, actor: Actor, message_id: int) -> PushMessage:
     eid = _own_enterprise(actor)
-    msg = session.get(PushMessage, message_id)
+    msg = repo.get_message(session, message_id)
     if msg is None or msg.enterprise_id != eid:
         raise NotFound("消息不存在", "No such message")
     return msg
@@ -529,9 +522,7 @@ def do_apply(session: Session, actor: Actor, message_id: int) -> PushMessage:
 
 def muted_policies(session: Session, actor: Actor) -> list[str]:
     eid = _own_enterprise(actor)
-    return list(session.scalars(select(PushMute.policy_id)
-                                .where(PushMute.enterprise_id == eid)
-                                .order_by(PushMute.policy_id)))
+    return repo.muted_policies(session, eid)
 
 
 def _mutable(session: Session, enterprise_id: int, policy_id: str) -> str:
@@ -540,10 +531,7 @@ def _mutable(session: Session, enterprise_id: int, policy_id: str) -> str:
     policy_id = policy_id.strip()
     if policy_id in _policies() or policy_id == LEADING:
         return policy_id
-    told = session.scalar(select(PushMessage.id).where(
-        PushMessage.enterprise_id == enterprise_id, PushMessage.policy_id == policy_id,
-        PushMessage.kind == "program_open").limit(1))
-    if told is None:
+    if not repo.told_about_call(session, enterprise_id, policy_id):
         raise InvalidInput(f"未知政策 {policy_id!r}", f"Unknown policy {policy_id!r}")
     return policy_id
 
@@ -551,11 +539,9 @@ def _mutable(session: Session, enterprise_id: int, policy_id: str) -> str:
 def do_mute(session: Session, actor: Actor, policy_id: str) -> bool:
     eid = _own_enterprise(actor)
     policy_id = _mutable(session, eid, policy_id)
-    exists = session.scalar(select(PushMute.id).where(PushMute.enterprise_id == eid,
-                                                      PushMute.policy_id == policy_id))
-    if exists is not None:
+    if repo.get_mute(session, eid, policy_id) is not None:
         return False
-    session.add(PushMute(enterprise_id=eid, policy_id=policy_id, created_by=actor.user_id))
+    repo.add_mute(session, eid, policy_id, actor.user_id)
     audit.record(session, actor, "push.mute", "push_mute", f"{eid}:{policy_id}",
                  after={"enterprise_id": eid, "policy_id": policy_id})
     return True
@@ -563,11 +549,10 @@ def do_mute(session: Session, actor: Actor, policy_id: str) -> bool:
 
 def do_unmute(session: Session, actor: Actor, policy_id: str) -> bool:
     eid = _own_enterprise(actor)
-    mute = session.scalar(select(PushMute).where(PushMute.enterprise_id == eid,
-                                                 PushMute.policy_id == policy_id.strip()))
+    mute = repo.get_mute(session, eid, policy_id.strip())
     if mute is None:
         return False
-    session.delete(mute)
+    repo.delete_mute(session, mute)
     audit.record(session, actor, "push.unmute", "push_mute", f"{eid}:{mute.policy_id}",
                  before={"enterprise_id": eid, "policy_id": mute.policy_id})
     return True
@@ -577,8 +562,7 @@ def do_unmute(session: Session, actor: Actor, policy_id: str) -> bool:
 
 def do_grant(session: Session, actor: Actor, message_id: int) -> PushMessage:
     """The bureau records that the enterprise was granted (recognised, funded) for it."""
-    row = session.execute(repo.visible_messages(actor).where(PushMessage.id == message_id)
-                          ).first()
+    row = repo.visible_message(session, actor, message_id)
     if row is None:
         raise NotFound("消息不存在或不在您的权限范围内", "No such message in your scope")
     msg: PushMessage = row[0]
@@ -609,19 +593,11 @@ def funnel_totals(rows: list[FunnelRow]) -> dict[str, int]:
 
 def bureau_messages(session: Session, actor: Actor, policy_id: str | None = None,
                     kind: str | None = None, limit: int = 200) -> list[Any]:
-    stmt = repo.visible_messages(actor).order_by(PushMessage.id.desc()).limit(limit)
-    if policy_id:
-        stmt = stmt.where(PushMessage.policy_id == policy_id)
-    if kind:
-        stmt = stmt.where(PushMessage.kind == kind)
-    return list(session.execute(stmt))
+    return repo.messages_page(session, actor, policy_id, kind, limit)
 
 
 def message_count(session: Session, actor: Actor) -> int:
-    return int(session.scalar(
-        select(func.count()).select_from(PushMessage)
-        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-        .where(enterprise_visible(actor))) or 0)
+    return repo.message_count(session, actor)
 
 
 EXPORT_HEADER = ["企业名称", "统一社会信用代码", "政策", "类型", "年度", "短信文本（≤70字）",
@@ -662,3 +638,34 @@ def do_export(session: Session, actor: Actor, fmt_: str = "xlsx",
 
 def rate_text(rate: float | None) -> str:
     return "—" if rate is None or math.isnan(rate) else f"{rate * 100:.1f}%"
+
+
+def run_results(session: Session, run_id: int,
+                enterprise_ids: Sequence[int] | np.ndarray | None = None, *,
+                with_names: bool = True) -> pd.DataFrame:
+    """One policy run's results (verdict, n_failed, score range), with each enterprise's
+    uscc and name unless ``with_names`` is false."""
+    return repo.run_results(session, run_id, enterprise_ids, with_names=with_names)
+
+
+def do_push_notices(session: Session, actor: Actor, *, topic: str, kind: str, period: int,
+                    source: str, notices: pd.DataFrame) -> PushSummary:
+    """Inbox messages composed by another capability (carbon-efficiency alerts…):
+    ``notices`` has enterprise_id, title, body, sms_text, link. Enterprises that muted
+    ``topic`` get none; idempotent by the (enterprise, topic, period) key; one audit row."""
+    rs = rules()
+    muted = repo.mutes(session, topic)["enterprise_id"]
+    msgs = notices[~notices["enterprise_id"].isin(muted)]
+    frame = pd.DataFrame({
+        "enterprise_id": msgs["enterprise_id"].astype(int), "policy_id": topic,
+        "period": period, "kind": kind, "verdict": None, "source": source,
+        "source_run_id": None, "title": msgs["title"].str.slice(0, 200), "body": msgs["body"],
+        "gap": None, "sms_text": _sms(rs.sms_prefix, msgs["sms_text"], rs.sms_max_chars),
+        "link": msgs["link"], "created_at": now()})
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    inserted = repo.insert_messages(session, records) if records else 0
+    audit.record(session, actor, "push.notices", source, f"{topic}:{period}",
+                 after={"kind": kind, "notices": len(notices), "inserted": inserted,
+                        "muted": len(notices) - len(msgs)}, region_code=actor.region_code)
+    return PushSummary(None, topic, period, inserted, len(notices) - len(msgs),
+                       {kind: len(msgs)})

@@ -8,10 +8,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kechuang.models import Department, Industry, Metric, Region
+from kechuang.registry import repository as repo
 from kechuang.registry.catalogue import DATA_DIR, load_catalogue
 
 REGIONS_DIR = DATA_DIR / "regions"
@@ -66,14 +66,14 @@ def load_reference_data(session: Session) -> dict[str, int]:
     metrics, departments = load_catalogue()
     added: dict[str, int] = {}
 
-    have = set(session.scalars(select(Department.code)))
+    have = repo.existing_codes(session, Department)
     new = [dict(code=d.code, name_zh=d.name_zh, name_en=d.name_en)
            for d in departments.values() if d.code not in have]
     if new:
-        session.execute(insert(Department), new)
+        repo.insert_rows(session, Department, new)
     added["departments"] = len(new)
 
-    have = set(session.scalars(select(Metric.code)))
+    have = repo.existing_codes(session, Metric)
     new_metrics = [
         dict(id=m.id, code=m.code, name_zh=m.name_zh, name_en=m.name_en, unit=m.unit,
              period_type=m.period_type, value_type=m.value_type,
@@ -83,19 +83,18 @@ def load_reference_data(session: Session) -> dict[str, int]:
         for m in metrics.values() if m.code not in have
     ]
     if new_metrics:
-        session.execute(insert(Metric), new_metrics)
+        repo.insert_rows(session, Metric, new_metrics)
     added["metrics"] = len(new_metrics)
 
-    have = set(session.scalars(select(Industry.code)))
+    have = repo.existing_codes(session, Industry)
     new_industries = [r for r in industry_rows() if r["code"] not in have]
     if new_industries:
-        session.execute(insert(Industry), new_industries)
+        repo.insert_rows(session, Industry, new_industries)
     added["industries"] = len(new_industries)
 
-    have = set(session.scalars(select(Region.code)))
+    have = repo.existing_codes(session, Region)
     new_regions = [r for r in region_rows() if r["code"] not in have]
-    for start in range(0, len(new_regions), 5000):
-        session.execute(insert(Region), new_regions[start : start + 5000])
+    repo.insert_rows(session, Region, new_regions)
     added["regions"] = len(new_regions)
     session.flush()
     return added

@@ -14,14 +14,14 @@ import re
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, func, insert, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible, region_in_scope, regions_in_scope
 from kechuang.kit.errors import InvalidInput
-from kechuang.models import Department, Enterprise, Fact, ImportBatch, Industry, Metric, Region
-from kechuang.registry.reference import industry_index
+from kechuang.models import Department, Enterprise, ImportBatch, Industry, Region
+from kechuang.registry import reference
 from kechuang.registry.schemas import EnterpriseFilters
 
 #: a search term that looks like (the start of) a credit code rather than a name
@@ -77,9 +77,9 @@ def search_predicate(q: str, session: Session | None = None) -> ColumnElement[bo
 def industry_predicate(code: str) -> ColumnElement[bool]:
     """A GB/T 4754 section letter or a two-digit division (大类), with everything below it."""
     code = code.strip().upper()
-    if _SECTION.match(code) and code in industry_index():
+    if _SECTION.match(code) and code in reference.industry_index():
         return Enterprise.industry_code.in_(select(Industry.code).where(Industry.section == code))
-    if _DIVISION.match(code) and code in industry_index():
+    if _DIVISION.match(code) and code in reference.industry_index():
         # division codes and their groups/classes are digits only: one index range
         return and_(Enterprise.industry_code >= code, Enterprise.industry_code <= code + "99")
     raise InvalidInput(f"行业代码无效：{code}（应为门类字母或2位大类代码）",
@@ -214,33 +214,6 @@ def region_chain(session: Session, path: str) -> list[Any]:
     return [rows[c] for c in codes if c in rows]
 
 
-def facts_with_provenance(session: Session, enterprise_id: int, *, current: bool
-                          ) -> list[Any]:
-    """Facts of one enterprise joined with their metric, batch and department."""
-    return list(session.execute(
-        select(
-            Fact.metric_id, Fact.period, Fact.value_num, Fact.value_text, Fact.batch_id,
-            Fact.superseded_by,
-            Metric.code.label("metric"), Metric.name_zh, Metric.name_en, Metric.unit,
-            Metric.period_type, Metric.value_type,
-            ImportBatch.filename, ImportBatch.created_at.label("batch_at"),
-            ImportBatch.status.label("batch_status"), ImportBatch.department_code,
-            Department.name_zh.label("dept_zh"), Department.name_en.label("dept_en"),
-        )
-        .join(Metric, Metric.id == Fact.metric_id)
-        .join(ImportBatch, ImportBatch.id == Fact.batch_id)
-        .join(Department, Department.code == ImportBatch.department_code)
-        .where(Fact.enterprise_id == enterprise_id, *(
-            # current: the partial unique index (enterprise, metric, period) WHERE is_current;
-            # history: the partial index on superseded_by (a rollback deletes its facts, so
-            # every non-current fact names its successor). There is no plain index on
-            # fact.enterprise_id, and a full scan of fact is millions of rows.
-            (Fact.is_current == True,) if current  # noqa: E712
-            else (Fact.superseded_by.is_not(None), Fact.is_current == False)))  # noqa: E712
-        .order_by(Metric.id, Fact.period, Fact.batch_id)
-    ))
-
-
 def batches(session: Session, ids: set[int]) -> list[Any]:
     if not ids:
         return []
@@ -252,3 +225,26 @@ def batches(session: Session, ids: set[int]) -> list[Any]:
         .where(ImportBatch.id.in_(ids)).order_by(ImportBatch.id)
     ))
 
+
+
+def existing_codes(session: Session, model: Any) -> set[str]:
+    """The codes already in a reference table (Department, Metric, Industry, Region)."""
+    return set(session.scalars(select(model.code)))
+
+
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]],
+                chunk: int = 5000) -> None:
+    """Bulk-insert reference rows, ``chunk`` at a time."""
+    for start in range(0, len(rows), chunk):
+        session.execute(insert(model), rows[start : start + chunk])
+
+
+def region_path(session: Session, code: str) -> str:
+    """The path of a region (which must exist)."""
+    return session.get_one(Region, code).path
+
+
+def own_uscc(session: Session, actor: Actor) -> str | None:
+    """The credit code of an enterprise account's own enterprise (None: not linked)."""
+    return session.scalar(select(Enterprise.uscc).where(
+        Enterprise.id == actor.enterprise_id, enterprise_visible(actor)))

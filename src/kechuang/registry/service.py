@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
+from kechuang.facts import service as facts_service
 from kechuang.kit import audit
 from kechuang.kit.errors import NotFound
-from kechuang.models import Region
 from kechuang.registry import repository as repo
 from kechuang.registry.reference import display_industry_code, industry_index
 from kechuang.registry.schemas import (
@@ -171,6 +171,12 @@ def _fact_out(r: Any, locale: str) -> FactOut:
     )
 
 
+def visible_enterprise(session: Session, actor: Actor, uscc: str) -> Any:
+    """The enterprise with credit code ``uscc`` if it is in ``actor``'s scope (no audit
+    row: for callers that record their own)."""
+    return repo.visible_enterprise(session, actor, uscc)
+
+
 def _find(session: Session, actor: Actor, uscc: str) -> Any:
     enterprise = repo.visible_enterprise(session, actor, uscc.strip().upper())
     if enterprise is None:
@@ -186,12 +192,12 @@ def enterprise_detail(session: Session, actor: Actor, uscc: str,
                       locale: str = "zh") -> EnterpriseDetail:
     """Master data, derived qualifications, current facts and superseded history."""
     e = _find(session, actor, uscc)
-    region_path = session.get_one(Region, e.region_code).path
+    region_path = repo.region_path(session, e.region_code)
     chain = [RegionOut(code=r.code, name=r.name) for r in repo.region_chain(session, region_path)]
     facts = [_fact_out(r, locale) for r in
-             repo.facts_with_provenance(session, e.id, current=True)]
+             facts_service.with_provenance(session, e.id, current=True)]
     history = [_fact_out(r, locale) for r in
-               repo.facts_with_provenance(session, e.id, current=False)]
+               facts_service.with_provenance(session, e.id, current=False)]
     return EnterpriseDetail(
         uscc=e.uscc, name=e.name, region_code=e.region_code, region_path=chain,
         industry_code=e.industry_code,
@@ -293,13 +299,7 @@ def chart_option(yearly: dict[str, YearlyRow], locale: str) -> dict[str, Any] | 
 
 def own_uscc(session: Session, actor: Actor) -> str:
     """The credit code of an enterprise account's own enterprise."""
-    from sqlalchemy import select
-
-    from kechuang.auth.scope import enterprise_visible
-    from kechuang.models import Enterprise
-
-    uscc = session.scalar(select(Enterprise.uscc).where(
-        Enterprise.id == actor.enterprise_id, enterprise_visible(actor)))
+    uscc = repo.own_uscc(session, actor)
     if uscc is None:
         raise NotFound("本账号未关联企业", "This account is not linked to an enterprise")
     return uscc

@@ -124,3 +124,27 @@ def results_page(session: Session, actor: Actor, analysis: RobustnessRun, *,
 
 def scoring_run(session: Session, run_id: int) -> ScoringRun | None:
     return session.get(ScoringRun, run_id)
+
+
+def get_analysis(session: Session, analysis_id: int) -> RobustnessRun | None:
+    """An analysis by id (unscoped: the service checks its scoring run)."""
+    return session.get(RobustnessRun, analysis_id)
+
+
+def add_analysis(session: Session, rr: RobustnessRun) -> RobustnessRun:
+    """Stage a new analysis row and flush it (for its id)."""
+    session.add(rr)
+    session.flush()
+    return rr
+
+
+def result_count(session: Session, analysis_id: int) -> int:
+    """How many enterprise results an analysis has."""
+    return int(session.scalar(select(func.count()).select_from(RobustnessResult).where(
+        RobustnessResult.analysis_id == analysis_id)) or 0)
+
+
+def results_count_of_run(session: Session, run_id: int) -> int:
+    """How many enterprise results a scoring run has."""
+    return int(session.scalar(select(func.count()).select_from(ScoreResult).where(
+        ScoreResult.run_id == run_id)) or 0)

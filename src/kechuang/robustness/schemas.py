@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
 from kechuang.scoring.schemas import TreatSpec
+from kechuang.scoring.system import list_rules
 
 DEFAULT_FILE = Path(__file__).parent / "default.yaml"
 
@@ -68,9 +69,11 @@ class Rule(_Strict):
     cohort: str | None = "stage"
     #: cut-offs by share of the cohort (percentile) or by place (count)
     by: Literal["percentile", "count"] = "percentile"
-    #: list cut-offs, best first (领跑 5%, 竞跑 10%, 进取 20%)
-    cutoffs: list[float] = Field(default=[0.05, 0.10, 0.20], min_length=1)
-    tiers: list[str] = Field(default=["lead", "race", "advance"], min_length=1)
+    #: list cut-offs, best first; by default the scoring lists' (scoring/data/lists.yaml)
+    cutoffs: list[float] = Field(
+        default_factory=lambda: [t.upto for t in list_rules().tiers], min_length=1)
+    tiers: list[str] = Field(
+        default_factory=lambda: [t.code for t in list_rules().tiers], min_length=1)
     #: not robust when p95 − p05 of the overall rank exceeds this share of the ranked units
     max_width_share: float | None = Field(default=0.25, gt=0, le=1)
 
@@ -108,41 +111,34 @@ class RobustnessConfig(_Strict):
         return self.model_dump(mode="json")
 
 
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc)
+#: the dated header every shipped rule file carries (kechuang.kit.rules.RuleHeader)
+HEADER_KEYS = frozenset(rules.RuleHeader.model_fields)
 
 
 def parse_config(data: Any, filename: str = "<config>") -> RobustnessConfig:
-    """Validate a mapping; errors name the file and the dotted key, in Chinese."""
+    """Validate a mapping; errors name the file, the line and the dotted key, in Chinese
+    (the one rule loader, kechuang.kit.rules). A dated header (id, title, valid_from,
+    source) is checked and set aside."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise InvalidInput(f"{filename}：配置应为一个映射（replications、weights 等键）",
                            f"{filename}: the configuration must be a mapping")
-    try:
-        return RobustnessConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            key = _where(tuple(e["loc"]))
-            msg = ("未知的键（请检查拼写）" if e["type"] == "extra_forbidden"
-                   else str(e["msg"]).removeprefix("Value error, "))
-            problems.append(f"{filename}，键“{key}”：{msg}")
-        raise InvalidInput("；".join(problems), "invalid robustness configuration",
-                           problems=problems) from None
+    header = {k: data[k] for k in data if k in HEADER_KEYS}
+    if header:
+        rules.validate(header, rules.RuleHeader, filename)
+        body = rules.LineDict({k: v for k, v in data.items() if k not in HEADER_KEYS})
+        body.line = getattr(data, "line", 1)
+        body.key_lines = getattr(data, "key_lines", {})
+        data = body
+    return rules.validate(data, RobustnessConfig, filename)
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> RobustnessConfig:
     """The defaults (``default.yaml``), or a bureau's file, with ``overrides`` (e.g. from the
     command line) applied on top; ``None`` overrides are ignored."""
-    p = Path(path) if path is not None else DEFAULT_FILE
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(f"找不到配置文件 {p}", f"configuration file {p} not found") from None
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{p.name}：YAML 语法错误：{exc}", f"{p.name}: YAML error") from None
-    data = dict(data or {}) if isinstance(data, dict) else data
+    text, name = rules.read_text(Path(path) if path is not None else DEFAULT_FILE)
+    data = rules.parse_yaml(text, name)
     if isinstance(data, dict):
         data.update({k: v for k, v in overrides.items() if v is not None})
-    return parse_config(data, p.name)
+    return parse_config(data, name)

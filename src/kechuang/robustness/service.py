@@ -9,28 +9,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.auth.service import require_region_in_scope
 from kechuang.kit import audit
 from kechuang.kit.errors import InvalidInput, NotFound
-from kechuang.models.scoring import RobustnessRun, ScoreResult, ScoringRun
+from kechuang.models.scoring import RobustnessRun, ScoringRun
 from kechuang.robustness import repository as repo
-from kechuang.robustness.analysis import FACTOR_LABELS, FACTORS, Analysis, Inputs, Progress, analyse
+from kechuang.robustness.engine import FACTOR_LABELS, FACTORS, Analysis, Inputs, Progress, analyse
 from kechuang.robustness.schemas import RobustnessConfig, load_config
+from kechuang.scoring import service as scoring_service
+from kechuang.scoring.catalogue import load_system
 
 
 def get_scoring_run(session: Session, actor: Actor, run_id: int) -> ScoringRun:
     """A scoring run the actor may see (NotFound otherwise)."""
-    from kechuang.scoring.repository import get_run
+    return scoring_service.get_run(session, actor, run_id)
 
-    return get_run(session, actor, run_id)
+
+def get_run_to_analyse(session: Session, actor: Actor, run_id: int) -> ScoringRun:
+    """A scoring run the actor may start an analysis of: visible, and of a region inside
+    the actor's own (town staff may read the county's run but not analyse it)."""
+    run = get_scoring_run(session, actor, run_id)
+    require_region_in_scope(session, actor, run.region_code)
+    return run
 
 
 def get_analysis(session: Session, actor: Actor, analysis_id: int) -> RobustnessRun:
     """An analysis whose scoring run the actor may see (NotFound otherwise)."""
-    rr = session.get(RobustnessRun, analysis_id)
+    rr = repo.get_analysis(session, analysis_id)
     if rr is None:
         raise NotFound(f"稳健性分析 {analysis_id} 不存在", f"analysis {analysis_id} not found")
     try:
@@ -62,8 +70,6 @@ def run_inputs(session: Session, run: ScoringRun, config: RobustnessConfig
                ) -> tuple[Inputs, np.ndarray, list[str]]:
     """The analysis inputs of a persisted run, aligned with the run's column order; also
     the run's stored points (for the nominal check) and notes."""
-    from kechuang.scoring.repository import load_system, run_columns
-
     notes: list[str] = []
     res = repo.run_results(session, run.id)
     if len(res["enterprise_id"]) == 0:
@@ -74,7 +80,7 @@ def run_inputs(session: Session, run: ScoringRun, config: RobustnessConfig
         notes.append(f"指标体系文件 {run.system_id} {run.system_version} 自本次运行后已修改："
                      "名义方案按现文件重算，可能与运行得分不同")
     names = ["enterprise_id", *[f"imputed:{c}" for c in system.indicators]]
-    cols = run_columns(session, run.id, names)
+    cols = scoring_service.run_columns(session, run.id, names)
     order_ids = np.asarray(cols["enterprise_id"], dtype=np.int64)
     pos = np.searchsorted(res["enterprise_id"], order_ids)
     pos = np.minimum(pos, len(res["enterprise_id"]) - 1)
@@ -106,7 +112,7 @@ def do_robustness(session: Session, actor: Actor, scoring_run_id: int, *,
     if replications is not None and int(replications) < 1:
         raise InvalidInput(f"重复次数应至少为 1，实为 {replications}",
                            "replications must be at least 1")
-    run = get_scoring_run(session, actor, scoring_run_id)
+    run = get_run_to_analyse(session, actor, scoring_run_id)
     base = config or load_config()
     overrides = {k: v for k, v in (("replications", replications), ("seed", seed))
                  if v is not None}
@@ -134,8 +140,7 @@ def do_robustness(session: Session, actor: Actor, scoring_run_id: int, *,
         unstable=result.unstable, job_id=job_id, created_by=actor.user_id,
         actor=actor.username,
     )
-    session.add(rr)
-    session.flush()
+    repo.add_analysis(session, rr)
     repo.insert_results(session, rr.id, result.ids, result.median, result.p05, result.p95,
                         result.robust)
     audit.record(session, actor, "robustness.run", "robustness_run", rr.id,
@@ -216,12 +221,14 @@ def analysis_dict(session: Session, rr: RobustnessRun) -> dict[str, Any]:
 
 
 def result_count(session: Session, analysis_id: int) -> int:
-    from kechuang.models.scoring import RobustnessResult
-
-    return int(session.scalar(select(func.count()).select_from(RobustnessResult).where(
-        RobustnessResult.analysis_id == analysis_id)) or 0)
+    return repo.result_count(session, analysis_id)
 
 
 def results_count_of_run(session: Session, run_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(ScoreResult).where(
-        ScoreResult.run_id == run_id)) or 0)
+    return repo.results_count_of_run(session, run_id)
+
+
+def latest_for_run(session: Session, scoring_run_id: int) -> dict[int, Any]:
+    """The latest analysis of a scoring run, by enterprise id: (median rank, p05, p95,
+    robust); {} when the run has not been analysed. The caller scopes the run."""
+    return repo.latest_for_run(session, scoring_run_id)

@@ -14,6 +14,7 @@ from kechuang.kit.errors import InvalidInput
 from kechuang.robustness import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.robustness import repository as repo
 from kechuang.robustness import service
+from kechuang.scoring import service as scoring_service
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, RowId, allow
 from kechuang.web.i18n import translate
@@ -42,9 +43,7 @@ def parse_int(value: str | None, label: str, low: int, high: int) -> int | None:
 
 @router.get("/robustness", dependencies=[allow(BUREAU)])
 def index(request: Request, db: DB, actor: CurrentActor):
-    from kechuang.scoring.repository import runs_of
-
-    runs = runs_of(db, actor, None)[:100]
+    runs = scoring_service.runs_of(db, actor, None, limit=100)
     latest: dict[int, Any] = {}
     for a in repo.recent_analyses(db, [r.id for r in runs], limit=500):
         latest.setdefault(a.scoring_run_id, a)
@@ -66,7 +65,7 @@ def start(db: DB, actor: CurrentActor, scoring_run_id: RowId,
     from kechuang.jobs.service import submit
     from kechuang.robustness.jobs import KIND
 
-    run = service.get_scoring_run(db, actor, scoring_run_id)
+    run = service.get_run_to_analyse(db, actor, scoring_run_id)
     params = {"run_id": run.id,
               "replications": parse_int(replications, "重复次数", 1, 100_000),
               "seed": parse_int(seed, "随机种子", 0, 2**31 - 1)}

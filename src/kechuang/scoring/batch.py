@@ -8,11 +8,13 @@ with formula-injection neutralisation.
 from __future__ import annotations
 
 import math
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 
 from kechuang.kit.errors import InvalidInput
@@ -104,10 +106,7 @@ class BatchOutcome:
 def spark_connection() -> Any:
     """A local Spark session (all cores, no UI, catalogue in a temporary directory) wrapped
     as an Ibis backend. Intermediate stages are cached DataFrames, never catalogue tables."""
-    import tempfile
-
-    import ibis
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # the optional ``spark`` extra
 
     warehouse = tempfile.mkdtemp(prefix="kechuang-spark-")
     session = (
@@ -126,8 +125,6 @@ def compute_files(system: System, data_path: str | Path, out: str | Path,
                   trace: str | Path | None = None, year: int | None = None,
                   engine_name: str = "duckdb") -> BatchOutcome:
     """Run one batch computation; ``engine_name`` is ``duckdb`` (default) or ``spark``."""
-    import ibis
-
     df = read_data(data_path, system)
     if engine_name == "spark":
         con = spark_connection()

@@ -29,10 +29,12 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
 
 from kechuang.kit.errors import InvalidInput
 from kechuang.scoring import expressions as ex
-from kechuang.scoring.schemas import CohortWeight, NormaliseSpec, TreatSpec
+from kechuang.scoring.schemas import CohortWeight, NormaliseSpec, TransformSpec, TreatSpec
 from kechuang.scoring.system import Indicator, System
 
 F64 = "float64"
@@ -101,7 +103,7 @@ def _impute(t: ir.Table, ind: Indicator, raw: ir.Value) -> ir.Value:
     return ibis.coalesce(x, stat.cast(F64))
 
 
-def _skew_kurt(n: int, mean: float, m2: float, m3: float, m4: float
+def skew_kurt(n: int, mean: float, m2: float, m3: float, m4: float
                ) -> tuple[float, float] | None:
     """Sample skewness G1 and excess kurtosis G2 (pandas ``.skew()`` / ``.kurt()``) from the
     count, the mean and the central power sums Σd², Σd³, Σd⁴."""
@@ -177,7 +179,7 @@ def _treat_all(t: ir.Table, inds: list[Indicator]) -> dict[str, tuple[Any, dict[
             info, spec = st["info"], st["spec"]
             stats = None
             if b is not None and f"m2__{c}" in b.columns:
-                stats = _skew_kurt(int(a[f"n__{c}"].iloc[0]), float(a[f"mean__{c}"].iloc[0]),
+                stats = skew_kurt(int(a[f"n__{c}"].iloc[0]), float(a[f"mean__{c}"].iloc[0]),
                                    *(float(b[f"{k}__{c}"].iloc[0]) for k in ("m2", "m3", "m4")))
             failing = False
             if stats is not None:
@@ -536,3 +538,217 @@ def _check_means(system: System, out: ir.Table, uid: str) -> None:
                     f"（{bad.iloc[0, 1]:.6g}）；请改用 minmax/goalposts 等非负的标准化方法",
                     "negative child score under a geometric/harmonic mean",
                 )
+
+
+# --------------------------------------------------------------------------- vectorised path
+# The same stages over NumPy columns held in memory, for computations that re-score one
+# data set many times (the robustness analysis: thousands of replications). They follow the
+# rules of the set-based stages above exactly, and the skewness/kurtosis test is the same
+# function; tests/robustness/test_analysis.py (test_nominal_choices_reproduce_the_engine_
+# exactly, test_winsorisation_as_the_engine_and_by_hand) compare both on the same data.
+
+class Partition:
+    """Units split by one cohort column (missing labels form their own cohort, as a SQL
+    window partition does)."""
+
+    def __init__(self, labels: np.ndarray | None, n: int) -> None:
+        if labels is None:
+            self.codes = np.zeros(n, dtype=np.int32)
+            self.labels: list[Any] = [None]
+        else:
+            codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=True)
+            self.labels = list(uniques)
+            if (codes < 0).any():
+                codes = np.where(codes < 0, len(self.labels), codes)
+                self.labels.append(None)
+            self.codes = codes.astype(np.int32)
+        self.members = [np.flatnonzero(self.codes == g) for g in range(len(self.labels))]
+
+
+# --------------------------------------------------------------------------- stages
+def treat_array(x: np.ndarray, spec: TreatSpec) -> np.ndarray:
+    """Outlier treatment of one column, as the engine does it (COINr's rule for
+    ``skew_kurt``: winsorise the skewed side one distinct value at a time, at most
+    ``winmax`` times, else log-transform the original column)."""
+    present = x[~np.isnan(x)]
+    if spec.method == "none" or present.size == 0:
+        return x
+    if spec.method == "percentile_cap":
+        q_lo = float(np.quantile(present, spec.lower)) if spec.lower else None
+        q_hi = float(np.quantile(present, spec.upper)) if spec.upper is not None else None
+        return np.clip(x, q_lo, q_hi) if q_lo is not None or q_hi is not None else x
+    if spec.method == "sd_cap":
+        if present.size < 2:
+            return x
+        mean, sd = float(present.mean()), float(present.std(ddof=1))
+        return np.clip(x, mean - spec.k * sd, mean + spec.k * sd)
+    lo: float | None = None
+    hi: float | None = None
+    step = 0
+    while True:
+        cur = x if lo is None and hi is None else np.clip(x, lo, hi)
+        p = cur[~np.isnan(cur)]
+        mean = float(p.mean())
+        d = p - mean
+        d2 = d * d
+        stats = skew_kurt(p.size, mean, float(d2.sum()), float((d2 * d).sum()),
+                           float((d2 * d2).sum()))
+        failing = stats is not None and abs(stats[0]) >= spec.skew and stats[1] >= spec.kurt
+        if failing and step == spec.winmax:
+            x_lo, x_hi = float(present.min()), float(present.max())
+            with np.errstate(all="ignore"):
+                return np.log(x + (-x_lo + 0.01 * (x_hi - x_lo)))
+        if not failing or stats is None:
+            return cur
+        if stats[0] > 0:
+            cand = p[p < p.max()]
+            if cand.size == 0:
+                return cur
+            hi = float(cand.max())
+        else:
+            cand = p[p > p.min()]
+            if cand.size == 0:
+                return cur
+            lo = float(cand.min())
+        step += 1
+
+
+def transform_array(x: np.ndarray, spec: TransformSpec) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        if spec.method == "log":
+            return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+        if spec.method == "sqrt":
+            return np.where(x >= 0, np.sqrt(np.where(x >= 0, x, 0.0)), np.nan)
+    if spec.method == "cap":
+        return np.clip(x, spec.min, spec.max)
+    return x
+
+
+def normalise_array(x: np.ndarray, spec: NormaliseSpec, direction: int, part: Partition,
+              method: str | None = None) -> np.ndarray:
+    """One normalisation of one column, per cohort, with the engine's rules for degenerate
+    partitions (zero variance or one member: the midpoint of the range; z-score 0).
+    ``method`` overrides the spec's (``zscore_rescaled`` = mid + z·span/10)."""
+    m = method or spec.method
+    lo, hi = spec.out_range
+    span, mid = hi - lo, (lo + hi) / 2
+    if m == "none":
+        return x
+    present = ~np.isnan(x)
+    if m == "bands":
+        assert spec.bands is not None
+        vals = np.full(x.shape, float(spec.otherwise))
+        for bound, points in reversed(spec.bands):  # the highest matching bound wins
+            vals[present & (x >= bound)] = points
+        return np.where(present, vals, np.nan)
+    if m == "goalposts":
+        assert spec.min is not None and spec.max is not None
+        g_lo, g_hi = float(spec.min), float(spec.max)
+        c = np.clip(x, g_lo, g_hi)
+        frac = (c - g_lo) / (g_hi - g_lo) if direction > 0 else (g_hi - c) / (g_hi - g_lo)
+        return lo + span * frac
+    v = x * float(direction)
+    out = np.full(x.shape, np.nan)
+    with np.errstate(all="ignore"):
+        for idx in part.members:
+            vv = v[idx]
+            ok = ~np.isnan(vv)
+            pv = vv[ok]
+            if pv.size == 0:
+                continue
+            vmin, vmax = float(pv.min()), float(pv.max())
+            if m == "minmax":
+                res = lo + span * (vv - vmin) / (vmax - vmin) if vmax > vmin else np.full(
+                    vv.shape, mid)
+            elif m in ("zscore", "zscore_rescaled"):
+                sd = float(pv.std(ddof=1)) if pv.size > 1 else 0.0
+                z = (vv - float(pv.mean())) / sd if sd > 0 else np.zeros(vv.shape)
+                res = z if m == "zscore" else mid + z * span / 10
+            elif m == "distance":
+                assert spec.target is not None
+                den = float(spec.target) * direction - vmin
+                res = (lo + span * np.clip((vv - vmin) / den, 0.0, 1.0) if den > 0
+                       else np.full(vv.shape, hi))
+            elif m in ("rank", "percentile"):
+                rank0 = np.searchsorted(np.sort(pv), vv, side="left").astype(float)
+                if m == "rank":
+                    res = rank0 + 1
+                elif vmax > vmin:
+                    res = lo + span * rank0 / (pv.size - 1)
+                else:
+                    res = np.full(vv.shape, mid)
+            else:  # pragma: no cover - the schema admits no other method
+                raise ValueError(m)
+            out[idx] = np.where(ok, res, np.nan)
+    return out
+
+
+def rank_desc(score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1-based ranks, higher score first, ties share the best rank (1, 1, 3), missing last;
+    also the order (positions best first) and, per sorted position, where its tie starts.
+    (The order among tied units is arbitrary; their ranks do not depend on it.)"""
+    order = np.argsort(-score)
+    s = score[order]
+    pos = np.arange(len(s))
+    new = np.empty(len(s), dtype=bool)
+    if len(s):
+        new[0] = True
+        new[1:] = s[1:] != s[:-1]
+    start = np.maximum.accumulate(np.where(new, pos, 0))
+    ranks = np.empty(len(s), dtype=np.int32)
+    ranks[order] = start + 1
+    return ranks, order, start
+
+
+Prepared = tuple[np.ndarray, np.ndarray]  # (present mask, values with NaN → 0)
+
+
+def prepare(k: np.ndarray) -> Prepared:
+    present = ~np.isnan(k)
+    return present, np.where(present, k, 0.0)
+
+
+def aggregate_arrays(kids: list[np.ndarray], weights: list[float | np.ndarray], method: str,
+              missing: str = "ignore", floor: float | None = None,
+              prepared: list[Prepared] | None = None) -> np.ndarray:
+    """A group's score from its children, with the engine's NA-aware weights; ``floor``
+    (an alternative geometric mean only) raises children below it to it. ``prepared``
+    holds each child's presence mask and NaN-free values when already known."""
+    prep = prepared if prepared is not None else [prepare(k) for k in kids]
+    if missing == "zero":
+        kids = [z for _, z in prep]
+        prep = [(np.ones(len(z), dtype=bool), z) for z in kids]
+    present = [p for p, _ in prep]
+    any_present = np.logical_or.reduce(present)
+    with np.errstate(all="ignore"):
+        wsum = sum(p * w for p, w in zip(present, weights, strict=True))
+        if method in ("weighted_sum", "arithmetic_mean"):
+            value = sum(z * w for (_, z), w in zip(prep, weights, strict=True))
+            if method == "arithmetic_mean":
+                value = np.where(wsum > 0, value / wsum, np.nan)
+        elif method == "geometric_mean" and floor is not None:
+            logs = sum(np.where(p, np.log(np.maximum(k, floor)) * w, 0.0)
+                       for k, p, w in zip(kids, present, weights, strict=True))
+            value = np.exp(np.where(wsum > 0, logs / wsum, np.nan))
+        else:
+            zero = np.logical_or.reduce([k == 0 for k in kids])
+            if method == "geometric_mean":
+                logs = sum(np.where(k > 0, np.log(np.where(k > 0, k, 1.0)) * w, 0.0)
+                           for k, w in zip(kids, weights, strict=True))
+                value = np.exp(np.where(wsum > 0, logs / wsum, np.nan))
+            else:  # harmonic mean
+                inv = sum(np.where(k > 0, w / np.where(k > 0, k, 1.0), 0.0)
+                          for k, w in zip(kids, weights, strict=True))
+                value = np.where(inv > 0, wsum / inv, np.nan)
+            value = np.where(zero, 0.0, value)
+    value = np.where(any_present, value, np.nan)
+    if missing == "propagate":
+        value = np.where(np.logical_and.reduce(present), value, np.nan)
+    return np.asarray(value, dtype=np.float64)
+
+def tier_index(measure: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """The list tier of each place measure (place / cohort size for percentile lists, the
+    place for count lists): 0 for the first cut-off it is within (inclusive, with a 1e-12
+    tolerance), …, ``len(cutoffs)`` for none. The one rule of scoring runs and robustness."""
+    return np.searchsorted(np.asarray(cutoffs, dtype=np.float64) + 1e-12, measure,
+                           side="left")

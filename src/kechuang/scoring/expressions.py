@@ -14,7 +14,6 @@ indicator's imputation then handles); missing inputs propagate.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -28,31 +27,13 @@ class ExpressionError(ValueError):
 
 
 # --------------------------------------------------------------------------- AST
+# the shared parser's node classes (kechuang.kit.expressions), used as they are
 Num = kx.Number
 Name = kx.Name
-
-
-@dataclass(frozen=True)
-class Unary:
-    op: str  # "-" or "not"
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str  # + - * / < <= > >= == != and or
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True)
-class Call:
-    func: str
-    args: tuple[Node, ...]
-    years: int | None = None  # the ``years=n`` keyword of mean/sum/growth
-
-
-Node = Num | Name | Unary | Binary | Call
+Unary = kx.Unary
+Binary = kx.Binary
+Call = kx.Call
+Node = kx.Node
 
 #: function name -> (min positional args, max positional args, accepts years=)
 FUNCTIONS: dict[str, tuple[int, int, bool]] = {
@@ -99,36 +80,56 @@ def tokenize(text: str) -> list[Token]:
     return LANGUAGE.tokenize(text)
 
 
-def _convert(node: kx.Node) -> Node:
-    """The shared parser's AST as this module's nodes, with the formula-specific checks."""
+#: the default ``years=`` of the functions that take it
+DEFAULT_YEARS = {"mean": 1, "sum": 1, "growth": 3}
+
+
+def years_of(node: Call) -> int:
+    """The ``years=`` of a mean/sum/growth call (its default when not written)."""
+    for key, value in node.keywords:
+        if key == "years" and isinstance(value, Num):
+            return int(value.value)
+    return DEFAULT_YEARS.get(node.func, 1)
+
+
+def lag_of(node: Call) -> int:
+    """The ``k`` of ``lag(x, k)`` (1 when not written)."""
+    k = node.args[1] if len(node.args) == 2 else None
+    return int(k.value) if isinstance(k, Num) else 1
+
+
+def _check(node: Node) -> Node:
+    """The formula-specific checks on the shared parser's AST (returned unchanged but for
+    constant ``lag`` offsets, which are folded)."""
     if isinstance(node, Num | Name):
         return node
-    if isinstance(node, kx.Unary):
-        return Unary(node.op, _convert(node.operand))
-    if isinstance(node, kx.Binary):
-        return Binary(node.op, _convert(node.left), _convert(node.right))
+    if isinstance(node, Unary):
+        return Unary(node.op, _check(node.operand))
+    if isinstance(node, Binary):
+        return Binary(node.op, _check(node.left), _check(node.right))
     if isinstance(node, kx.String):  # strings are not enabled; kept for exhaustiveness
         raise ExpressionError(f"公式中不能使用文字 “{node.value}”")
-    func, args = node.func, tuple(_convert(a) for a in node.args)
-    years: int | None = None
-    for _, value in node.keywords:  # only years= is allowed by the function table
+    func, args = node.func, tuple(_check(a) for a in node.args)
+    keywords: tuple[tuple[str, Node], ...] = ()
+    for key, value in node.keywords:  # only years= is allowed by the function table
         if not isinstance(value, Num) or not value.value.is_integer() or value.value < 1:
             raise ExpressionError(f"函数 {func} 的 years= 应为正整数")
-        years = int(value.value)
+        keywords = ((key, value),)
     if func == "lag" and len(args) == 2:
         k = fold(args[1])
         if not isinstance(k, Num) or not k.value.is_integer() or k.value < 1:
             raise ExpressionError("lag(x, k) 的 k 应为正整数")
-    if func == "growth" and years is not None and years < 2:
+    node = Call(func, args, keywords)
+    if func == "growth" and keywords and years_of(node) < 2:
         raise ExpressionError("growth 的 years= 至少为 2")
-    return Call(func, args, years)
+    return node
 
 
 def parse(text: str) -> Node:
     """Parse a formula; raises :class:`ExpressionError` with a Chinese message."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("公式为空")
-    return _convert(LANGUAGE.parse(text))
+    return _check(LANGUAGE.parse(text))
 
 
 # --------------------------------------------------------------------------- utilities
@@ -148,6 +149,22 @@ def names(node: Node) -> set[str]:
     return set()
 
 
+def lookback(node: Node) -> int:
+    """How many years before the scored year a formula reads (0: the year itself)."""
+    if isinstance(node, Call):
+        inner = max((lookback(a) for a in node.args), default=0)
+        if node.func == "lag":
+            return lookback(node.args[0]) + lag_of(node)
+        if node.func in DEFAULT_YEARS:
+            return inner + years_of(node) - 1
+        return inner
+    if isinstance(node, Unary):
+        return lookback(node.operand)
+    if isinstance(node, Binary):
+        return max(lookback(node.left), lookback(node.right))
+    return 0
+
+
 def substitute(node: Node, mapping: dict[str, Node]) -> Node:
     if isinstance(node, Name):
         return mapping.get(node.name, node)
@@ -156,7 +173,7 @@ def substitute(node: Node, mapping: dict[str, Node]) -> Node:
     if isinstance(node, Binary):
         return Binary(node.op, substitute(node.left, mapping), substitute(node.right, mapping))
     if isinstance(node, Call):
-        return Call(node.func, tuple(substitute(a, mapping) for a in node.args), node.years)
+        return Call(node.func, tuple(substitute(a, mapping) for a in node.args), node.keywords)
     return node
 
 
@@ -170,9 +187,11 @@ def to_text(node: Node) -> str:
         return f"({node.op} {to_text(node.operand)})"
     if isinstance(node, Binary):
         return f"({to_text(node.left)} {node.op} {to_text(node.right)})"
+    if not isinstance(node, Call):
+        raise ExpressionError(f"公式中不能使用文字 “{node.value}”")
     args = [to_text(a) for a in node.args]
-    if node.years is not None:
-        args.append(f"years={node.years}")
+    args += [f"{key}={int(value.value) if isinstance(value, Num) else to_text(value)}"
+             for key, value in node.keywords]
     return f"{node.func}({', '.join(args)})"
 
 
@@ -228,7 +247,7 @@ def fold(node: Node) -> Node:
             value = _eval_const(node.func, [a.value for a in args if isinstance(a, Num)])
             if value is not None and math.isfinite(value):
                 return Num(value)
-        return Call(node.func, args, node.years)
+        return Call(node.func, args, node.keywords)
     return node
 
 
@@ -294,6 +313,8 @@ class IbisCompiler:
                 "==": a.__eq__, "!=": a.__ne__,
             }
             return comparisons[op](b)
+        if not isinstance(node, Call):  # strings are not enabled in formulas
+            raise ExpressionError(f"公式中不能使用文字 “{node.value}”")
         return self._call(node)
 
     def _lag(self, x: ir.Value, k: int) -> ir.Value:
@@ -320,24 +341,15 @@ class IbisCompiler:
         if f == "if":
             return ibis.ifelse(args[0], args[1], args[2])
         if f == "lag":
-            k_node = node.args[1] if len(node.args) == 2 else Num(1.0)
-            k = int(k_node.value) if isinstance(k_node, Num) else 1
-            return self._lag(x, k)
-        n = node.years or (3 if f == "growth" else 1)
+            return self._lag(x, lag_of(node))
+        n = years_of(node)
         if f in ("mean", "sum"):
             w = ibis.window(
                 group_by=self.t[self.unit], order_by=self.t[self.year], preceding=n - 1,
                 following=0,
             )
             return x.mean().over(w) if f == "mean" else x.sum().over(w)
-        # growth: mean of the n-1 consecutive year-on-year ratios, minus 1; with n = 3 this
-        # is the HTE form ½·(v2/v1 + v3/v2) − 1. Any zero or missing denominator → missing.
-        ratios = []
-        for i in range(n - 1):
-            newer = x if i == 0 else self._lag(x, i)
-            older = self._lag(x, i + 1)
-            ratios.append(self._div(newer, older))
-        total = ratios[0]
-        for r in ratios[1:]:
-            total = total + r
-        return total / (n - 1) - 1
+        # growth: the one growth formula (kechuang.kit.expressions.growth) over the n
+        # latest years; any zero or missing denominator → missing
+        newest_first = [x if i == 0 else self._lag(x, i) for i in range(n)]
+        return kx.growth(newest_first, self._div)

@@ -17,10 +17,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import region_code_in_scope
+from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.db import bulk_insert
 from kechuang.kit.errors import NotFound
-from kechuang.models import Region
+from kechuang.models import Enterprise, Industry, Region
 from kechuang.models.scoring import ScoreColumn, ScoreResult, ScoringRun
 from kechuang.scoring.catalogue import available_systems, load_system
 
@@ -191,3 +191,90 @@ def region_names(session: Session, codes: list[str]) -> dict[str, str]:
         return {}
     return dict(session.execute(select(Region.code, Region.name)
                                 .where(Region.code.in_(codes))).all())
+
+
+# ------------------------------------------------------------------ moved from the service
+def count_visible_enterprises(session: Session, actor: Actor) -> int:
+    """How many enterprises ``actor`` may see."""
+    return int(session.scalar(select(func.count()).select_from(Enterprise)
+                              .where(enterprise_visible(actor))) or 0)
+
+
+def add_run(session: Session, run: ScoringRun) -> ScoringRun:
+    """Stage a new run row and flush it (for its id)."""
+    session.add(run)
+    session.flush()
+    return run
+
+
+def find_enterprise(session: Session, actor: Actor, uscc: str) -> Enterprise | None:
+    """The enterprise with credit code ``uscc`` if ``actor`` may see it."""
+    return session.scalars(select(Enterprise).where(Enterprise.uscc == uscc,
+                                                    enterprise_visible(actor))).first()
+
+
+def result_of(session: Session, run_id: int, enterprise_id: int) -> ScoreResult | None:
+    """One enterprise's result row in a run."""
+    return session.scalars(select(ScoreResult).where(
+        ScoreResult.run_id == run_id, ScoreResult.enterprise_id == enterprise_id)).first()
+
+
+def ranking_page(session: Session, actor: Actor, run_id: int, filters: dict[str, Any],
+                 page: int, size: int) -> tuple[int, int, int, list[Any]]:
+    """(total, page, pages, rows of (ScoreResult, uscc, name)) of a run's ranking over the
+    enterprises ``actor`` sees; ``filters`` maps result columns (industry_section,
+    region_code, stage, list_tier) to a value."""
+    cond = [ScoreResult.run_id == run_id, enterprise_visible(actor)]
+    for column, value in filters.items():
+        if value:
+            cond.append(getattr(ScoreResult, column) == value)
+    base = select(ScoreResult, Enterprise.uscc, Enterprise.name).join(
+        Enterprise, Enterprise.id == ScoreResult.enterprise_id).where(*cond)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    size = max(1, min(int(size), 500))
+    pages = max(1, -(-total // size))
+    page = max(1, min(int(page), pages))
+    rows = session.execute(
+        base.order_by(ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.enterprise_id)
+        .offset((page - 1) * size).limit(size)).all()
+    return int(total), page, pages, list(rows)
+
+
+def distinct_values(session: Session, run_id: int, column: str) -> list[Any]:
+    """The distinct non-null values of a result column in a run, sorted."""
+    col = getattr(ScoreResult, column)
+    return [v for (v,) in session.execute(select(col).where(ScoreResult.run_id == run_id)
+                                          .distinct().order_by(col)) if v is not None]
+
+
+def histogram_rows(session: Session, actor: Actor, run_id: int, bucket_width: float
+                   ) -> list[Any]:
+    """(stage, bucket, count) of a run's points per ``bucket_width``-point bucket, over the
+    enterprises ``actor`` sees."""
+    bucket = func.floor(ScoreResult.points / bucket_width)
+    return list(session.execute(
+        select(ScoreResult.stage, bucket, func.count())
+        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
+        .where(ScoreResult.run_id == run_id, ScoreResult.points.is_not(None),
+               enterprise_visible(actor))
+        .group_by(ScoreResult.stage, bucket)).all())
+
+
+def industry_sections(session: Session) -> dict[str, str]:
+    """Industry code → section letter."""
+    return dict(session.execute(select(Industry.code, Industry.section)).all())
+
+
+def region_paths(session: Session) -> dict[str, str]:
+    """Region code → path."""
+    return dict(session.execute(select(Region.code, Region.path)).all())
+
+
+def points_between(session: Session, run_id: int, lo: int, hi: int) -> list[Any]:
+    """(enterprise id, points, rank, percentile, list tier, veto) of a run's results for
+    enterprise ids in [lo, hi]."""
+    return list(session.execute(
+        select(ScoreResult.enterprise_id, ScoreResult.points, ScoreResult.rank,
+               ScoreResult.percentile, ScoreResult.list_tier, ScoreResult.veto)
+        .where(ScoreResult.run_id == run_id, ScoreResult.enterprise_id.between(lo, hi))
+    ).all())

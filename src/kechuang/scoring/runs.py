@@ -31,14 +31,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
-from kechuang.models import Industry, Region
 from kechuang.scoring import expressions as ex
-from kechuang.scoring.system import System
+from kechuang.scoring import repository as repo
+from kechuang.scoring.engine import tier_index
+from kechuang.scoring.system import (  # noqa: F401 - the list cut-offs, re-exported
+    LISTS_FILE,
+    CohortRules,
+    ListCase,
+    ListRules,
+    ListTier,
+    System,
+    default_lists,
+    list_rules,
+)
 
 COHORTS_FILE = Path(__file__).parent / "data" / "cohorts.yaml"
 #: years of facts a run reads: the run year and the four before it
@@ -46,30 +55,16 @@ YEARS_BACK = 4
 DERIVED_COLUMNS = ("industry_section", "stage", "region_code", "county_code", "city_code",
                    "province_code")
 
-#: the default percentile lists (cumulative upper bounds of the share of a stage's listed
-#: enterprises): top 5% 领跑榜, 5–10% 竞跑榜, 10–20% 进取榜
-DEFAULT_LISTS: dict[str, Any] = {
-    "by": "percentile",
-    "per": "stage",
-    "tiers": [
-        {"code": "lead", "name": "领跑榜", "en": "Lead list", "upto": 0.05},
-        {"code": "race", "name": "竞跑榜", "en": "Race list", "upto": 0.10},
-        {"code": "advance", "name": "进取榜", "en": "Advance list", "upto": 0.20},
-    ],
-}
-
 
 @cache
 def cohort_rules() -> dict[str, Any]:
     """The shipped cohort rules (``cohorts.yaml``)."""
-    with COHORTS_FILE.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)
-    return data
+    return rules.load(COHORTS_FILE, CohortRules).model_dump(
+        include={"stage", "industry_section", "regions"})
 
 
 def default_parameters() -> dict[str, Any]:
-    return {"stage": copy.deepcopy(cohort_rules()["stage"]),
-            "lists": copy.deepcopy(DEFAULT_LISTS)}
+    return {"stage": copy.deepcopy(cohort_rules()["stage"]), "lists": default_lists()}
 
 
 def validate_lists(lists: dict[str, Any]) -> dict[str, Any]:
@@ -141,8 +136,8 @@ def derive_cohorts(session: Session, data: pd.DataFrame, year: int,
     """Add the cohort columns to a :func:`kechuang.facts.read_facts` frame (all rows of an
     enterprise get the values of the run year). Works per distinct value, not per row.
     ``inplace`` adds them to ``data`` itself (no copy of a national-scale frame)."""
-    sections = dict(session.execute(select(Industry.code, Industry.section)).all())
-    paths = dict(session.execute(select(Region.code, Region.path)).all())
+    sections = repo.industry_sections(session)
+    paths = repo.region_paths(session)
     ids = data["enterprise_id"].to_numpy(dtype=np.int64)
     this = data["year"].to_numpy() == year
     ent = ids[this]
@@ -254,12 +249,9 @@ def formula_reads(node: ex.Node, offset: frozenset[int] = frozenset({0})
     if isinstance(node, ex.Call):
         shift: set[int] = {0}
         if node.func == "lag":
-            k_node = node.args[1] if len(node.args) == 2 else None
-            k = int(k_node.value) if isinstance(k_node, ex.Num) else 1
-            shift = {k}
-        elif node.func in ("mean", "sum", "growth"):
-            n = node.years or (3 if node.func == "growth" else 1)
-            shift = set(range(n))
+            shift = {ex.lag_of(node)}
+        elif node.func in ex.DEFAULT_YEARS:
+            shift = set(range(ex.years_of(node)))
         inner = frozenset(o + s for o in offset for s in shift)
         args = node.args[:1] if node.func == "lag" else node.args
         for a in args:
@@ -317,10 +309,11 @@ def places(points: np.ndarray, vetoed: np.ndarray, industry: np.ndarray, region:
     counts = pd.Series(eligible).groupby(k.to_numpy()).transform("sum").to_numpy(dtype=float)
     measure = within / np.maximum(counts, 1) if lists.get("by", "percentile") == "percentile" \
         else within
-    tier = np.full(len(points), None, dtype=object)
-    has = ~np.isnan(measure)
-    for t in reversed(lists.get("tiers") or []):  # best tier last so it wins
-        tier[has & (measure <= float(t["upto"]) + 1e-12)] = t["code"]
+    tiers = lists.get("tiers") or []
+    codes = np.array([t["code"] for t in tiers] + [None], dtype=object)
+    index = tier_index(np.where(np.isnan(measure), np.inf, measure),
+                       np.array([float(t["upto"]) for t in tiers], dtype=np.float64))
+    tier = codes[index]
     return Places(
         rank=rank, list_rank=list_rank, percentile=percentile,
         rank_industry=_rank_desc(points, industry), rank_region=_rank_desc(points, region),
@@ -330,3 +323,18 @@ def places(points: np.ndarray, vetoed: np.ndarray, industry: np.ndarray, region:
 
 def tier_names(lists: dict[str, Any]) -> dict[str, str]:
     return {t["code"]: t.get("name", t["code"]) for t in lists.get("tiers") or []}
+
+
+def run_list_case(lists: ListRules, case: ListCase) -> list[str]:
+    """One YAML case of the list cut-offs through :func:`places` (one cohort): the
+    differences, in Chinese (empty = passes)."""
+    n = len(case.points)
+    vetoed = np.array(case.vetoed if case.vetoed is not None else [False] * n, dtype=bool)
+    if len(vetoed) != n or len(case.tiers) != n:
+        return [f"points、vetoed、tiers 的个数应相同（{n}、{len(vetoed)}、{len(case.tiers)}）"]
+    same = np.full(n, "x", dtype=object)
+    params = {"by": lists.by, "per": lists.per,
+              "tiers": [t.model_dump(exclude_none=True) for t in lists.tiers]}
+    got = places(np.array(case.points, dtype=np.float64), vetoed, same, same, same,
+                 params).list_tier.tolist()
+    return [] if got == case.tiers else [f"榜单应为 {case.tiers}，实为 {got}"]

@@ -269,6 +269,9 @@ class SystemSpec(_Strict):
     version: str
     effective_from: dt.date
     description: str | None = None
+    #: the document (and article) the indicators and weights come from; every shipped
+    #: system cites one (rule files are dated and sourced, docs/scoring/README.md)
+    source: str | None = Field(default=None, min_length=4)
     unit: UnitSpec = UnitSpec()
     groups: list[str] = []
     columns: dict[str, ColumnSpec | None] = {}

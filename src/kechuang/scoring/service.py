@@ -24,16 +24,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.facts import read_facts
+from kechuang.facts import service as facts_service
 from kechuang.kit import audit, events
 from kechuang.kit.errors import InvalidInput, NotFound
-from kechuang.models import Department, Enterprise, Fact, ImportBatch, Metric
-from kechuang.models.scoring import ScoreResult, ScoringRun
+from kechuang.models import Enterprise
+from kechuang.models.scoring import ScoringRun
 from kechuang.registry.catalogue import metrics_by_code
 from kechuang.scoring import expressions as ex
 from kechuang.scoring import repository as repo
@@ -54,18 +53,11 @@ def _noop(_label: str, _done: int, _total: int) -> None:
 # --------------------------------------------------------------------------- the run
 def latest_data_year(session: Session, actor: Actor) -> int | None:
     """The latest year with any current yearly fact of an enterprise in scope."""
-    return session.scalar(
-        select(func.max(Fact.period))
-        .join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .where(Fact.is_current.is_(True), Fact.period >= 1900, Fact.period <= 2999,
-               enterprise_visible(actor)))
+    return facts_service.latest_year(session, actor)
 
 
 def _year_has_facts(session: Session, actor: Actor, year: int) -> bool:
-    return session.scalar(
-        select(Fact.id).join(Enterprise, Enterprise.id == Fact.enterprise_id)
-        .where(Fact.is_current.is_(True), Fact.period == year, enterprise_visible(actor))
-        .limit(1)) is not None
+    return facts_service.year_has_facts(session, actor, year)
 
 
 def _parameters(year: int, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -105,8 +97,7 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
     from kechuang.scoring.catalogue import load_system
 
     system = load_system(system_id, version)
-    if session.scalar(select(func.count()).select_from(Enterprise)
-                      .where(enterprise_visible(actor))) == 0:
+    if repo.count_visible_enterprises(session, actor) == 0:
         raise InvalidInput("您的管辖范围内没有任何企业，无法评分",
                            "no enterprise in your scope")
     if year is None:
@@ -164,8 +155,7 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
         notes=notes, treatment=_jsonable(treatment), published=False, job_id=job_id,
         created_by=actor.user_id, actor=actor.username, created_at=started,
     )
-    session.add(run)
-    session.flush()
+    repo.add_run(session, run)
     prev = repo.previous_run(session, run)
     prev_points = np.full(len(ids), np.nan)
     prev_rank = np.full(len(ids), np.nan)
@@ -385,8 +375,7 @@ def _i(v: Any) -> int | None:
 
 
 def find_enterprise(session: Session, actor: Actor, uscc: str) -> Enterprise:
-    ent = session.scalars(select(Enterprise).where(Enterprise.uscc == uscc,
-                                                   enterprise_visible(actor))).first()
+    ent = repo.find_enterprise(session, actor, uscc)
     if ent is None:
         raise NotFound(f"企业 {uscc} 不存在或不在您的管辖范围内", f"enterprise {uscc} not found")
     return ent
@@ -407,8 +396,7 @@ def explain(session: Session, actor: Actor, run_id: int, uscc: str) -> Explanati
     treated → normalised → weight → contribution with the facts behind it."""
     run = repo.get_run(session, actor, run_id)
     ent = find_enterprise(session, actor, uscc)
-    res = session.scalars(select(ScoreResult).where(ScoreResult.run_id == run.id,
-                                                    ScoreResult.enterprise_id == ent.id)).first()
+    res = repo.result_of(session, run.id, ent.id)
     if res is None:
         raise NotFound(f"企业 {uscc} 不在评分运行 {run_id} 中",
                        f"enterprise {uscc} is not in run {run_id}")
@@ -478,26 +466,10 @@ def _facts_at(session: Session, enterprise_id: int, run: ScoringRun,
     if not metrics:
         return {}
     years = sorted({run.year - o for r in reads.values() for offs in r.values() for o in offs})
-    at = run.created_at
-    sup = aliased(ImportBatch)
     catalogue = metrics_by_code()
-    stmt = (
-        select(Metric.code, Fact.period, Fact.value_num, Fact.value_text, ImportBatch.id,
-               ImportBatch.filename, ImportBatch.department_code, Department.name_zh,
-               ImportBatch.created_at)
-        .join(Metric, Metric.id == Fact.metric_id)
-        .join(ImportBatch, ImportBatch.id == Fact.batch_id)
-        .outerjoin(Department, Department.code == ImportBatch.department_code)
-        .outerjoin(sup, sup.id == Fact.superseded_by)
-        .where(Fact.enterprise_id == enterprise_id, Metric.code.in_(metrics),
-               Fact.period.in_(years), ImportBatch.created_at <= at,
-               or_(ImportBatch.rolled_back_at.is_(None), ImportBatch.rolled_back_at > at),
-               or_(Fact.superseded_by.is_(None), and_(sup.id.is_not(None),
-                                                      sup.created_at > at)))
-        .order_by(ImportBatch.created_at, ImportBatch.id)
-    )
     out: dict[tuple[str, int], FactUsed] = {}
-    for code, period, num, txt, bid, fname, dept, dept_name, created in session.execute(stmt):
+    for code, period, num, txt, bid, fname, dept, dept_name, created in facts_service.as_of(
+            session, enterprise_id, metrics, years, run.created_at):
         value: str | None = _plain(num) if num is not None else txt
         m = catalogue.get(code)
         out[(code, int(period))] = FactUsed(
@@ -527,24 +499,9 @@ def ranking(session: Session, actor: Actor, run_id: int, *, industry: str | None
             page: int = 1, size: int = 50) -> RankingPage:
     """One page of a run's ranking over the enterprises the actor may see."""
     run = repo.get_run(session, actor, run_id)
-    cond = [ScoreResult.run_id == run.id, enterprise_visible(actor)]
-    if industry:
-        cond.append(ScoreResult.industry_section == industry)
-    if region:
-        cond.append(ScoreResult.region_code == region)
-    if stage:
-        cond.append(ScoreResult.stage == stage)
-    if tier:
-        cond.append(ScoreResult.list_tier == tier)
-    base = select(ScoreResult, Enterprise.uscc, Enterprise.name).join(
-        Enterprise, Enterprise.id == ScoreResult.enterprise_id).where(*cond)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    size = max(1, min(int(size), 500))
-    pages = max(1, -(-total // size))
-    page = max(1, min(int(page), pages))
-    rows = session.execute(
-        base.order_by(ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.enterprise_id)
-        .offset((page - 1) * size).limit(size)).all()
+    total, page, pages, rows = repo.ranking_page(
+        session, actor, run.id, {"industry_section": industry, "region_code": region,
+                                 "stage": stage, "list_tier": tier}, page, size)
     names = R.tier_names((run.parameters or {}).get("lists") or {})
     region_names = repo.region_names(session, sorted({r[0].region_code for r in rows
                                                       if r[0].region_code}))
@@ -571,19 +528,19 @@ def ranking(session: Session, actor: Actor, run_id: int, *, industry: str | None
 def run_filters(session: Session, actor: Actor, run_id: int) -> dict[str, list[Any]]:
     """The values present in a run (for the filter selects)."""
     run = repo.get_run(session, actor, run_id)
-    cond = [ScoreResult.run_id == run.id]
-
-    def distinct(col: Any) -> list[Any]:
-        return [v for (v,) in session.execute(select(col).where(*cond).distinct()
-                                              .order_by(col)) if v is not None]
-
-    regions = distinct(ScoreResult.region_code)
+    regions = repo.distinct_values(session, run.id, "region_code")
     names = repo.region_names(session, regions)
-    return {"industry": distinct(ScoreResult.industry_section),
+    return {"industry": repo.distinct_values(session, run.id, "industry_section"),
             "region": [(c, names.get(c, c)) for c in regions],
-            "stage": distinct(ScoreResult.stage),
+            "stage": repo.distinct_values(session, run.id, "stage"),
             "tier": [(t["code"], t.get("name", t["code"]))
                      for t in ((run.parameters or {}).get("lists") or {}).get("tiers", [])]}
+
+
+def histogram(session: Session, actor: Actor, run_id: int, width: float) -> list[Any]:
+    """(stage, bucket, count) of a run's points per ``width``-point bucket, over the
+    enterprises ``actor`` sees (bucket = floor(points / width))."""
+    return repo.histogram_rows(session, actor, run_id, width)
 
 
 def run_dict(run: ScoringRun) -> dict[str, Any]:
@@ -596,3 +553,34 @@ def run_dict(run: ScoringRun) -> dict[str, Any]:
             "actor": run.actor,
             "created_at": run.created_at.isoformat() if run.created_at else None}
 
+
+
+# ---------------------------------------------------------- reads for the other packages
+def get_run(session: Session, actor: Actor, run_id: int) -> ScoringRun:
+    """A scoring run ``actor`` may see (NotFound otherwise)."""
+    return repo.get_run(session, actor, run_id)
+
+
+def runs_of(session: Session, actor: Actor, system_id: str | None = None,
+            limit: int | None = None) -> list[ScoringRun]:
+    """Runs ``actor`` may see (of one system id, or all), newest first."""
+    runs = repo.runs_of(session, actor, system_id)
+    return runs if limit is None else runs[:limit]
+
+
+def latest_run(session: Session, actor: Actor, system_id: str | None = None,
+               year: int | None = None, published_only: bool = False) -> ScoringRun | None:
+    """The newest run covering ``actor``'s scope (optionally of one system / year /
+    published only)."""
+    return repo.latest_run(session, actor, system_id, year, published_only)
+
+
+def run_columns(session: Session, run_id: int, names: list[str]) -> dict[str, np.ndarray]:
+    """Trace columns of a run (``enterprise_id``, ``imputed:<code>``, …), in run order."""
+    return repo.run_columns(session, run_id, names)
+
+
+def points_between(session: Session, run_id: int, lo: int, hi: int) -> list[Any]:
+    """(enterprise id, points, rank, percentile, list tier, veto) of a run's results for
+    enterprise ids in [lo, hi] (policy's points atoms read them)."""
+    return repo.points_between(session, run_id, lo, hi)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from kechuang.kit.errors import InvalidInput
+from kechuang.kit import rules
+from kechuang.registry.catalogue import metrics_by_code
 from kechuang.scoring import expressions as ex
 from kechuang.scoring.schemas import (
     AggregateSpec,
@@ -29,132 +30,52 @@ from kechuang.scoring.schemas import (
 )
 
 SYSTEMS_DIR = Path(__file__).parent / "systems"
+LISTS_FILE = Path(__file__).parent / "data" / "lists.yaml"
 
 
-class SystemFileError(InvalidInput):
-    """An indicator-system file that does not validate; ``errors`` lists (line, key, msg)."""
-
-    def __init__(self, filename: str, errors: list[tuple[int, str, str]]) -> None:
-        self.filename = filename
-        self.errors = errors
-        lines = [_format(filename, *e) for e in errors[:20]]
-        if len(errors) > 20:
-            lines.append(f"……另有 {len(errors) - 20} 处错误")
-        super().__init__("\n".join(lines), errors=errors)
+#: an indicator-system file that does not validate; ``errors`` lists (line, key, message).
+#: Files are read by the one rule loader (:mod:`kechuang.kit.rules`).
+SystemFileError = rules.RuleFileError
+_locate = rules.locate
 
 
-def _format(filename: str, line: int, key: str, msg: str) -> str:
-    where = f"{filename} 第{line}行"
-    return f"{where}，键“{key}”：{msg}" if key else f"{where}：{msg}"
+# --------------------------------------------------------------------------- list cut-offs
+class ListTier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    name: str
+    en: str | None = None
+    upto: float = Field(gt=0)
 
 
-# --------------------------------------------------------------------------- YAML with lines
-class LineDict(dict[Any, Any]):
-    """A mapping that remembers the line (1-based) of itself and of each of its keys."""
+class ListRules(rules.RuleHeader):
+    """The list cut-offs (``data/lists.yaml``): dated, with their source."""
 
-    line: int = 1
-    key_lines: dict[Any, int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
+    by: Literal["percentile", "count"] = "percentile"
+    per: Literal["stage", "all"] = "stage"
+    tiers: list[ListTier] = Field(min_length=1)
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    out = LineDict()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in out:
-            raise _DuplicateKey(key_node.start_mark.line + 1, str(key))
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
+class CohortRules(rules.RuleHeader):
+    """The cohort rules (``data/cohorts.yaml``): revenue stages, industry sections, regions."""
+
+    stage: dict[str, Any]
+    industry_section: dict[str, Any]
+    regions: dict[str, Any]
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, line: int, key: str) -> None:
-        self.line, self.key = line, key
+@cache
+def list_rules() -> ListRules:
+    """The default list cut-offs, read once by the one rule loader."""
+    return rules.load(LISTS_FILE, ListRules)
 
 
-def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
-    # an impossible date (2020-13-01) stays text so validation reports it with its line
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        return loader.construct_scalar(node)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-def _locate(data: Any, loc: tuple[Any, ...]) -> tuple[int, str]:
-    """Line and dotted key of a validation-error location, skipping Pydantic's union tags."""
-    line = data.line if isinstance(data, LineDict) else 1
-    current = data
-    parts: list[str] = []
-    for i, part in enumerate(loc):
-        if isinstance(current, LineDict) and part in current:
-            line = current.key_lines.get(part, line)
-            parts.append(str(part))
-            current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            parts.append(str(part))
-            current = current[part]
-            if isinstance(current, LineDict):
-                line = current.line
-        elif (
-            i == len(loc) - 1 and isinstance(current, dict) and isinstance(part, str)
-            and part and not part[0].isupper() and "[" not in part
-            and part not in ("float", "int", "str", "bool")
-        ):
-            parts.append(part)  # a missing key
-        # anything else is a union/validator tag
-    return line, ".".join(parts)
-
-
-_LITERAL_LABEL = {"method": "方法", "direction": "方向"}
-
-
-def _message(err: Any, key: str) -> str:
-    kind = err["type"]
-    value = err.get("input")
-    last = key.rsplit(".", 1)[-1]
-    if kind == "extra_forbidden":
-        return "未知的键（请检查拼写）"
-    if kind == "missing":
-        return "缺少必填的键"
-    if kind == "literal_error":
-        label = _LITERAL_LABEL.get(last, "取值")
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"未知的{label} “{value}”（可选：{expected}）"
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        return f"应为数字，实为 “{value}”"
-    if kind in ("string_type",):
-        return f"应为文本，实为 “{value}”"
-    if kind.startswith("date"):
-        return f"应为日期（如 2020-01-01），实为 “{value}”"
-    if kind in ("list_type", "tuple_type"):
-        return "应为列表"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "应为映射（键: 值）"
-    if kind == "too_short":
-        return "不能为空或项数不足"
-    if kind == "too_long":
-        return "项数过多"
-    if kind == "string_pattern_mismatch":
-        return f"“{value}” 格式不符（只能用英文字母、数字和下划线，且不以数字开头）"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"取值过小：{value}"
-    return str(err["msg"])
+def default_lists() -> dict[str, Any]:
+    """The default ``lists`` run parameter (the cut-offs of ``data/lists.yaml``)."""
+    lr = list_rules()
+    return {"by": lr.by, "per": lr.per,
+            "tiers": [t.model_dump(exclude_none=True) for t in lr.tiers]}
 
 
 # --------------------------------------------------------------------------- resolved system
@@ -240,8 +161,6 @@ def _walk(nodes: list[NodeSpec], path: tuple[Any, ...], parent: str | None
 
 
 def _known_names() -> set[str]:
-    from kechuang.registry.catalogue import metrics_by_code
-
     return set(metrics_by_code())
 
 
@@ -359,39 +278,47 @@ class _Cycle(Exception):
 def loads(text: str, filename: str = "<system>", known: set[str] | None = None) -> System:
     """Parse and validate system-file text (``known`` = metric codes; default: catalogue)."""
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except _DuplicateKey as dup:
-        raise SystemFileError(filename, [(dup.line, dup.key, "键重复")]) from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise SystemFileError(filename, [(line, "", f"YAML 语法错误：{exc.problem}")]) from None
+    raw = rules.parse_yaml(text, filename)
     if not isinstance(raw, dict):
         raise SystemFileError(filename, [(1, "", "文件应为一个映射（id、name、tree 等键）")])
-    try:
-        spec = SystemSpec.model_validate(raw)
-    except ValidationError as exc:
-        errors: list[tuple[int, str, str]] = []
-        for e in exc.errors():
-            line, key = _locate(raw, tuple(e["loc"]))
-            item = (line, key, _message(e, key))
-            if item not in errors:
-                errors.append(item)
-        raise SystemFileError(filename, errors) from None
+    spec = rules.validate(raw, SystemSpec, filename)
     return build(spec, raw, filename, sha, known)
 
 
 def load(path: str | Path, known: set[str] | None = None) -> System:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"找不到指标体系文件 {p}") from None
-    except UnicodeDecodeError:
-        raise SystemFileError(p.name, [(1, "", "文件不是 UTF-8 编码")]) from None
-    return loads(text, p.name, known)
+    text, name = rules.read_text(path)
+    return loads(text, name, known)
 
 
 def shipped() -> dict[str, Path]:
     """The systems shipped with kechuang, by file stem."""
     return {p.stem: p for p in sorted(SYSTEMS_DIR.glob("*.yaml"))}
+
+
+# --------------------------------------------------------------------------- list cut-off cases
+class ListCase(BaseModel):
+    """One case of ``data/lists.cases.yaml``: the points of one cohort's enterprises (and
+    which are vetoed) → the list tier each gets (``None``: not listed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    points: list[float] = Field(min_length=1)
+    vetoed: list[bool] | None = None
+    tiers: list[str | None]
+
+
+class ListCaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: str
+    cases: list[ListCase] = Field(min_length=1)
+
+
+def load_list_cases(path: Path | None = None) -> tuple[ListRules, list[ListCase]]:
+    """The cut-offs and the YAML cases beside them (run each with
+    :func:`kechuang.scoring.runs.run_list_case`)."""
+    p = path or LISTS_FILE.with_name("lists.cases.yaml")
+    text, name = rules.read_text(p)
+    cf = rules.loads(text, ListCaseFile, name)
+    return rules.load(p.parent / cf.rules, ListRules), cf.cases

@@ -9,14 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.kit.errors import InvalidInput
-from kechuang.models import Enterprise
-from kechuang.models.scoring import ScoreResult
 from kechuang.scoring import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.scoring import repository as repo
 from kechuang.scoring import service
@@ -33,13 +29,7 @@ BUCKET = 5.0
 
 def _histogram(db: Session, actor: Actor, run_id: RowId) -> dict[str, Any]:
     """Counts of points per 5-point bucket and stage, over the enterprises the actor sees."""
-    bucket = func.floor(ScoreResult.points / BUCKET)
-    rows = db.execute(
-        select(ScoreResult.stage, bucket, func.count())
-        .join(Enterprise, Enterprise.id == ScoreResult.enterprise_id)
-        .where(ScoreResult.run_id == run_id, ScoreResult.points.is_not(None),
-               enterprise_visible(actor))
-        .group_by(ScoreResult.stage, bucket)).all()
+    rows = service.histogram(db, actor, run_id, BUCKET)
     if not rows:
         return {"buckets": [], "series": {}}
     lo = int(min(r[1] for r in rows))

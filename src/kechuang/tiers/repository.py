@@ -3,6 +3,7 @@ DataFrames, the bulk snapshot insert and the transition GROUP BY."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -14,9 +15,14 @@ from kechuang.auth.scope import enterprise_visible
 from kechuang.db import bulk_insert
 from kechuang.models import Enterprise, PolicyRun, Region, ScoreResult, ScoringRun
 from kechuang.models.push import TierRun, TierSnapshot
-from kechuang.policy import repository as policy_repo
-from kechuang.push import repository as push_repo
-from kechuang.push.repository import frame
+from kechuang.policy import service as policy_service
+from kechuang.push import service as push_service
+
+
+def frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame from result rows, built from plain tuples (pandas inspects Row objects
+    attribute by attribute, which costs more than the query on large runs)."""
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
 
 
 def _covers(region_path: str | None, actor: Actor) -> bool:
@@ -69,7 +75,7 @@ def visible_enterprises(session: Session, actor: Actor) -> pd.DataFrame:
 
 def verdicts(session: Session, run_ids: list[int]) -> pd.DataFrame:
     """(run_id, enterprise_id, verdict) of several runs."""
-    frames = [policy_repo.read_results(session, run_id, ["verdict"]).assign(run_id=run_id)
+    frames = [policy_service.read_results(session, run_id, ["verdict"]).assign(run_id=run_id)
               for run_id in run_ids]
     if not frames:
         return pd.DataFrame(columns=["run_id", "enterprise_id", "verdict"])
@@ -149,4 +155,11 @@ def member_results(session: Session, run_id: int, tier_run_id: int,
     members = session.scalars(
         select(TierSnapshot.enterprise_id)
         .where(TierSnapshot.run_id == tier_run_id, TierSnapshot.level == level)).all()
-    return push_repo.run_results(session, run_id, members)
+    return push_service.run_results(session, run_id, members)
+
+
+def add_run(session: Session, run: TierRun) -> TierRun:
+    """Stage a new snapshot row and flush it (for its id)."""
+    session.add(run)
+    session.flush()
+    return run

@@ -7,9 +7,9 @@ import math
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kechuang.kit import rules as rule_files
 from kechuang.kit.errors import InvalidInput
 
 RULES_PATH = Path(__file__).parent / "rules.yaml"
@@ -22,8 +22,8 @@ class Strict(BaseModel):
 class LeadingRule(Strict):
     system: str | None = None
     top_n: int = Field(ge=1)
-    top_share: float = Field(0, ge=0, le=1)
-    pool_factor: float = Field(2, ge=1)
+    top_share: float = Field(ge=0, le=1)
+    pool_factor: float = Field(ge=1)
 
     def cutoff(self, scored: int) -> int:
         """The last list rank of the tier: top N, or the top share, whichever is more."""
@@ -45,10 +45,14 @@ class Tier(Strict):
         return self
 
 
-class TierRules(Strict):
-    source: str
+class TierRules(rule_files.RuleHeader):
+    """``rules.yaml``: a dated rule file (id, title, valid_from, source); every cut-off is
+    in the file, none here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     reached_verdicts: list[str]
-    require_lower: bool = False
+    require_lower: bool
     tiers: list[Tier]
     none_label: str
     none_label_en: str
@@ -80,15 +84,9 @@ class TierRules(Strict):
 
 
 def load_rules(path: Path = RULES_PATH) -> TierRules:
-    """Read and validate a tier rules file; errors name the file and the key."""
-    try:
-        return TierRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{path}：YAML 格式错误：{exc}") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "（顶层）"
-        raise InvalidInput(f"{path}：键 {where}：{err['msg']}") from exc
+    """Read and validate a tier rules file with the one rule loader (kechuang.kit.rules):
+    errors name the file, the line and the key; duplicate keys are refused."""
+    return rule_files.load(path, TierRules)
 
 
 @cache

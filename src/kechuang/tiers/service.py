@@ -29,8 +29,7 @@ from kechuang.auth.actor import Actor
 from kechuang.kit import audit
 from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models.push import TierRun
-from kechuang.push import repository as push_repo
-from kechuang.push.service import near_eligible
+from kechuang.push.service import near_eligible, run_results
 from kechuang.tiers import repository as repo
 from kechuang.tiers.schemas import (
     LeadingRule,
@@ -133,8 +132,7 @@ def do_snapshot(session: Session, actor: Actor, year: int | None = None,
     run = TierRun(year=year, region_code=actor.region_code, sources=lv.sources,
                   rules_hash=rules_hash(), enterprises=len(lv.frame), counts=counts,
                   created_by=actor.user_id, actor=actor.username)
-    session.add(run)
-    session.flush()
+    repo.add_run(session, run)
     repo.insert_snapshot(session, run.id, lv.frame)
     audit.record(session, actor, "tiers.snapshot", "tier_run", run.id,
                  after={"year": year, "sources": lv.sources, "counts": counts,
@@ -219,7 +217,7 @@ def pool(session: Session, actor: Actor, tier_id: str, year: int | None = None,
         if snap is not None:
             results = repo.member_results(session, run.id, snap.id, level)
         else:
-            results = push_repo.run_results(session, run.id)
+            results = run_results(session, run.id)
         results = results[results["enterprise_id"].isin(below["enterprise_id"])
                           & ~results["verdict"].isin(rs.reached_verdicts)]
         gaps = near_eligible(session, actor, run, results)

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.kit.events import subscribe
-from kechuang.models import PolicyRun
+from kechuang.policy import service as policy_service
 
 
 @subscribe("policy.runs_completed")
 def on_policy_runs(session: Session, actor: Actor, run_ids: list[int], **_: Any) -> None:
     from kechuang.tiers.service import do_snapshot
 
-    years = sorted(set(session.scalars(select(PolicyRun.eval_year)
-                                       .where(PolicyRun.id.in_(list(run_ids))))))
+    years = policy_service.eval_years(session, run_ids)
     for year in years:
         do_snapshot(session, actor, int(year))
 

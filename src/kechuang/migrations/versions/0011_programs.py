@@ -8,8 +8,11 @@ Create Date: 2026-12-03 09:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+import kechuang.db
+import kechuang.models.base
 
 revision = '0011'
 down_revision = '0010'
@@ -18,8 +21,189 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('program',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('type_code', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('budget', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('budget_key', sa.String(length=120), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('budget >= 0', name=op.f('ck_program_budget_not_negative')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_program_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program')),
+    sa.UniqueConstraint('code', name=op.f('uq_program_code'))
+    )
+    op.create_index('ix_program_region_year', 'program', ['region_code', 'year'], unique=False)
+    op.create_table('program_type',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('based_on', sa.String(length=64), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_type_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_program_type_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_type')),
+    sa.UniqueConstraint('code', name=op.f('uq_program_type_code'))
+    )
+    op.create_index(op.f('ix_program_type_region_code'), 'program_type', ['region_code'], unique=False)
+    op.create_table('program_call',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=24), nullable=False),
+    sa.Column('visibility', sa.String(length=8), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('opens_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closes_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('policy_id', sa.String(length=64), nullable=True),
+    sa.Column('problem', sa.Text(), nullable=False),
+    sa.Column('kpis', sa.JSON(), nullable=False),
+    sa.Column('budget_cap', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('cofunding', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('demand_id', sa.Integer(), nullable=True),
+    sa.Column('proposer_enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('fund_count', sa.Integer(), nullable=True),
+    sa.Column('current_gate', sa.Integer(), nullable=False),
+    sa.Column('decided_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("visibility IN ('public', 'bureau')", name=op.f('ck_program_call_visibility_known')),
+    sa.CheckConstraint('budget_cap IS NULL OR budget_cap >= 0', name=op.f('ck_program_call_cap_not_negative')),
+    sa.CheckConstraint('cofunding IS NULL OR cofunding >= 0', name=op.f('ck_program_call_cofunding_not_negative')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_call_created_by_app_user')),
+    sa.ForeignKeyConstraint(['demand_id'], ['tech_demand.id'], name=op.f('fk_program_call_demand_id_tech_demand')),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_program_call_program_id_program')),
+    sa.ForeignKeyConstraint(['proposer_enterprise_id'], ['enterprise.id'], name=op.f('fk_program_call_proposer_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_program_call_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_call')),
+    sa.UniqueConstraint('code', name=op.f('uq_program_call_code'))
+    )
+    op.create_index(op.f('ix_program_call_program_id'), 'program_call', ['program_id'], unique=False)
+    op.create_index('ix_program_call_region_state', 'program_call', ['region_code', 'state'], unique=False)
+    op.create_table('program_application',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('applicant_type', sa.String(length=12), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('applicant_name', sa.String(length=200), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('state', sa.String(length=24), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('members', sa.JSON(), nullable=False),
+    sa.Column('requested_amount', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('awarded_amount', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('contract_amount', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('enterprise_id', sa.Integer(), nullable=True),
+    sa.Column('institute_id', sa.Integer(), nullable=True),
+    sa.Column('followup_rd', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('front_year', sa.Integer(), nullable=True),
+    sa.Column('back_year', sa.Integer(), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('score', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('rank', sa.Integer(), nullable=True),
+    sa.Column('gate', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("applicant_type IN ('enterprise', 'institute')", name=op.f('ck_program_application_applicant_type_known')),
+    sa.CheckConstraint('awarded_amount IS NULL OR awarded_amount >= 0', name=op.f('ck_program_application_awarded_not_negative')),
+    sa.CheckConstraint('contract_amount IS NULL OR contract_amount >= 0', name=op.f('ck_program_application_contract_not_negative')),
+    sa.CheckConstraint('followup_rd IS NULL OR followup_rd >= 0', name=op.f('ck_program_application_followup_not_negative')),
+    sa.CheckConstraint('requested_amount IS NULL OR requested_amount >= 0', name=op.f('ck_program_application_requested_not_negative')),
+    sa.ForeignKeyConstraint(['call_id'], ['program_call.id'], name=op.f('fk_program_application_call_id_program_call')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_application_created_by_app_user')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_program_application_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['institute_id'], ['institute.id'], name=op.f('fk_program_application_institute_id_institute')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_program_application_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_application'))
+    )
+    op.create_index(op.f('ix_program_application_enterprise_id'), 'program_application', ['enterprise_id'], unique=False)
+    op.create_index(op.f('ix_program_application_institute_id'), 'program_application', ['institute_id'], unique=False)
+    op.create_index('ix_program_application_state', 'program_application', ['call_id', 'state'], unique=False)
+    op.create_index('uq_program_application_applicant', 'program_application', ['call_id', 'applicant_type', 'applicant_id'], unique=True)
+    op.create_table('program_attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=64), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('size > 0', name=op.f('ck_program_attachment_size_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['program_application.id'], name=op.f('fk_program_attachment_application_id_program_application')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_attachment_created_by_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_attachment'))
+    )
+    op.create_index(op.f('ix_program_attachment_application_id'), 'program_attachment', ['application_id'], unique=False)
+    op.create_table('program_milestone',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('gate', sa.Integer(), nullable=False),
+    sa.Column('report', sa.Text(), nullable=False),
+    sa.Column('score', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('outcome', sa.String(length=10), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("outcome IN ('pending', 'continue', 'stop')", name=op.f('ck_program_milestone_outcome_known')),
+    sa.ForeignKeyConstraint(['application_id'], ['program_application.id'], name=op.f('fk_program_milestone_application_id_program_application')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_milestone_created_by_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_milestone'))
+    )
+    op.create_index('uq_program_milestone_gate', 'program_milestone', ['application_id', 'gate'], unique=True)
+    op.create_table('program_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('tranche', sa.Integer(), nullable=True),
+    sa.Column('amount', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('payee_type', sa.String(length=16), nullable=False),
+    sa.Column('payee_id', sa.Integer(), nullable=False),
+    sa.Column('payee_name', sa.String(length=200), nullable=False),
+    sa.Column('decision_ref', sa.String(length=200), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('ledger_entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_program_payment_amount_positive')),
+    sa.ForeignKeyConstraint(['application_id'], ['program_application.id'], name=op.f('fk_program_payment_application_id_program_application')),
+    sa.ForeignKeyConstraint(['call_id'], ['program_call.id'], name=op.f('fk_program_payment_call_id_program_call')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_program_payment_created_by_app_user')),
+    sa.ForeignKeyConstraint(['ledger_entry_id'], ['ledger_entry.id'], name=op.f('fk_program_payment_ledger_entry_id_ledger_entry')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_payment')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_program_payment_idempotency_key'))
+    )
+    op.create_index('ix_program_payment_call', 'program_payment', ['call_id', 'application_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('program_payment')
+    op.drop_table('program_milestone')
+    op.drop_table('program_attachment')
+    op.drop_table('program_application')
+    op.drop_table('program_call')
+    op.drop_table('program_type')
+    op.drop_table('program')

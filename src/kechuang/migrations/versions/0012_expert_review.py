@@ -8,8 +8,11 @@ Create Date: 2026-12-03 09:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+import kechuang.db
+import kechuang.models.base
 
 revision = '0012'
 down_revision = '0011'
@@ -18,8 +21,117 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    dt = kechuang.models.base.UTCDateTime(timezone=True)
+    money = kechuang.db.ExactDecimal(precision=24, scale=6)
+    op.create_table('review_expert_profile',
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('keywords', sa.JSON(), nullable=False),
+    sa.Column('discipline_codes', sa.JSON(), nullable=False),
+    sa.Column('affiliation', sa.String(length=200), nullable=False),
+    sa.Column('collaborations', sa.JSON(), nullable=False),
+    sa.Column('available', sa.Boolean(), nullable=False),
+    sa.Column('load_cap', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_review_expert_profile_expert_id_expert')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_review_expert_profile_user_id_app_user')),
+    sa.PrimaryKeyConstraint('expert_id', name=op.f('pk_review_expert_profile'))
+    )
+    op.create_table('review_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('call_code', sa.String(length=64), nullable=False),
+    sa.Column('call_title', sa.String(length=200), nullable=False),
+    sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('rubric_id', sa.String(length=64), nullable=False),
+    sa.Column('budget', money, nullable=True),
+    sa.Column('fund_count', sa.Integer(), nullable=True),
+    sa.Column('due', dt, nullable=True),
+    sa.Column('k', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('assignment_summary', sa.JSON(), nullable=False),
+    sa.Column('created_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_review_round_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_round')),
+    sa.UniqueConstraint('call_id', 'stage', name='uq_review_round_call_stage')
+    )
+    op.create_index(op.f('ix_review_round_region_code'), 'review_round', ['region_code'], unique=False)
+    op.create_index(op.f('ix_review_round_status'), 'review_round', ['status'], unique=False)
+    op.create_table('review_subject',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('requested_amount', money, nullable=True),
+    sa.Column('parties', sa.JSON(), nullable=False),
+    sa.Column('named_people', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['review_round.id'], name=op.f('fk_review_subject_round_id_review_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_subject')),
+    sa.UniqueConstraint('round_id', 'subject_id', name='uq_review_subject_round_subject')
+    )
+    op.create_index(op.f('ix_review_subject_round_id'), 'review_subject', ['round_id'], unique=False)
+    op.create_table('review_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('subject_row_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=32), nullable=False),
+    sa.Column('reason', sa.String(length=300), nullable=False),
+    sa.Column('created_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_review_conflict_expert_id_expert')),
+    sa.ForeignKeyConstraint(['round_id'], ['review_round.id'], name=op.f('fk_review_conflict_round_id_review_round'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['subject_row_id'], ['review_subject.id'], name=op.f('fk_review_conflict_subject_row_id_review_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_conflict')),
+    sa.UniqueConstraint('subject_row_id', 'expert_id', 'rule', name='uq_review_conflict_subject_expert_rule')
+    )
+    op.create_index(op.f('ix_review_conflict_expert_id'), 'review_conflict', ['expert_id'], unique=False)
+    op.create_index(op.f('ix_review_conflict_round_id'), 'review_conflict', ['round_id'], unique=False)
+    op.create_table('review_assignment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('subject_row_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('affinity', sa.Float(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('replaced_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_review_assignment_expert_id_expert')),
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['review_assignment.id'], name=op.f('fk_review_assignment_replaced_by_id_review_assignment')),
+    sa.ForeignKeyConstraint(['round_id'], ['review_round.id'], name=op.f('fk_review_assignment_round_id_review_round'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['subject_row_id'], ['review_subject.id'], name=op.f('fk_review_assignment_subject_row_id_review_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_assignment'))
+    )
+    op.create_index('ix_review_assignment_expert_status', 'review_assignment', ['expert_id', 'status'], unique=False)
+    op.create_index(op.f('ix_review_assignment_round_id'), 'review_assignment', ['round_id'], unique=False)
+    op.create_index(op.f('ix_review_assignment_subject_row_id'), 'review_assignment', ['subject_row_id'], unique=False)
+    op.create_table('review_score',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('total', money, nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('submitted_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['review_assignment.id'], name=op.f('fk_review_score_assignment_id_review_assignment'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_score')),
+    sa.UniqueConstraint('assignment_id', name=op.f('uq_review_score_assignment_id'))
+    )
+    op.create_table('review_decision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('ranked', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('method', sa.JSON(), nullable=False),
+    sa.Column('decided_by', sa.String(length=100), nullable=False),
+    sa.Column('decided_at', dt, nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['review_round.id'], name=op.f('fk_review_decision_round_id_review_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_decision')),
+    sa.UniqueConstraint('round_id', name=op.f('uq_review_decision_round_id'))
+    )
 
 
 def downgrade() -> None:
-    pass
+    for table in ('review_decision', 'review_score', 'review_assignment', 'review_conflict',
+                  'review_subject', 'review_round', 'review_expert_profile'):
+        op.drop_table(table)

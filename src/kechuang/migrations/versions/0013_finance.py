@@ -8,8 +8,11 @@ Create Date: 2026-12-03 09:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+import kechuang.db
+import kechuang.models.base
 
 revision = '0013'
 down_revision = '0012'
@@ -18,8 +21,251 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('finance_match_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('needs', sa.Integer(), nullable=False),
+    sa.Column('products', sa.Integer(), nullable=False),
+    sa.Column('pairs', sa.Integer(), nullable=False),
+    sa.Column('weights', sa.JSON(), nullable=False),
+    sa.Column('points_run_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_match_run_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_match_run'))
+    )
+    op.create_index(op.f('ix_finance_match_run_region_code'), 'finance_match_run', ['region_code'], unique=False)
+    op.create_table('finance_access',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('bank_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('what', sa.String(length=32), nullable=False),
+    sa.Column('ref', sa.String(length=100), nullable=False),
+    sa.Column('at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_access_bank_id_bank')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_finance_access_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_finance_access_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_access'))
+    )
+    op.create_index('ix_finance_access_enterprise_at', 'finance_access', ['enterprise_id', 'at'], unique=False)
+    op.create_table('finance_consent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('bank_id', sa.Integer(), nullable=False),
+    sa.Column('granted_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('granted_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_consent_bank_id_bank')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_finance_consent_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['granted_by'], ['app_user.id'], name=op.f('fk_finance_consent_granted_by_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_consent'))
+    )
+    op.create_index('ix_finance_consent_bank_enterprise', 'finance_consent', ['bank_id', 'enterprise_id'], unique=False)
+    op.create_index(op.f('ix_finance_consent_enterprise_id'), 'finance_consent', ['enterprise_id'], unique=False)
+    op.create_table('finance_consultation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('quarter', sa.Integer(), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('venue', sa.String(length=200), nullable=False),
+    sa.Column('participants', sa.JSON(), nullable=False),
+    sa.Column('enterprise_ids', sa.JSON(), nullable=False),
+    sa.Column('bank_ids', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_finance_consultation_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_consultation_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_consultation'))
+    )
+    op.create_index(op.f('ix_finance_consultation_region_code'), 'finance_consultation', ['region_code'], unique=False)
+    op.create_table('finance_month',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('closes_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('opened_by', sa.Integer(), nullable=True),
+    sa.Column('opened_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['opened_by'], ['app_user.id'], name=op.f('fk_finance_month_opened_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_month_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_month')),
+    sa.UniqueConstraint('region_code', 'month', name='uq_finance_month_region_month')
+    )
+    op.create_index(op.f('ix_finance_month_region_code'), 'finance_month', ['region_code'], unique=False)
+    op.create_table('finance_product',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bank_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('amount_min_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('amount_max_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('term_min_months', sa.Integer(), nullable=False),
+    sa.Column('term_max_months', sa.Integer(), nullable=False),
+    sa.Column('rate_pct', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('eligibility', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('review_note', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('reviewed_by', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_product_bank_id_bank')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_finance_product_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_product_region_code_region')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['app_user.id'], name=op.f('fk_finance_product_reviewed_by_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_product')),
+    sa.UniqueConstraint('code', name=op.f('uq_finance_product_code'))
+    )
+    op.create_index(op.f('ix_finance_product_bank_id'), 'finance_product', ['bank_id'], unique=False)
+    op.create_index(op.f('ix_finance_product_region_code'), 'finance_product', ['region_code'], unique=False)
+    op.create_index(op.f('ix_finance_product_status'), 'finance_product', ['status'], unique=False)
+    op.create_table('finance_need',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('month_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('amount_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('collateral', sa.JSON(), nullable=False),
+    sa.Column('patents_offered', sa.Integer(), nullable=False),
+    sa.Column('urgency', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('credit_line_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('points_tier', sa.String(length=16), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_finance_need_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['month_id'], ['finance_month.id'], name=op.f('fk_finance_need_month_id_finance_month')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_need_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_need')),
+    sa.UniqueConstraint('enterprise_id', 'month_id', name='uq_finance_need_enterprise_month')
+    )
+    op.create_index(op.f('ix_finance_need_enterprise_id'), 'finance_need', ['enterprise_id'], unique=False)
+    op.create_index(op.f('ix_finance_need_month_id'), 'finance_need', ['month_id'], unique=False)
+    op.create_index('ix_finance_need_region_status', 'finance_need', ['region_code', 'status'], unique=False)
+    op.create_table('finance_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month_id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_finance_reminder_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['month_id'], ['finance_month.id'], name=op.f('fk_finance_reminder_month_id_finance_month'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_reminder')),
+    sa.UniqueConstraint('month_id', 'enterprise_id', name='uq_finance_reminder_month_enterprise')
+    )
+    op.create_index(op.f('ix_finance_reminder_enterprise_id'), 'finance_reminder', ['enterprise_id'], unique=False)
+    op.create_table('finance_match',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('bank_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('verdict', sa.String(length=20), nullable=False),
+    sa.Column('parts', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_match_bank_id_bank')),
+    sa.ForeignKeyConstraint(['need_id'], ['finance_need.id'], name=op.f('fk_finance_match_need_id_finance_need'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['finance_product.id'], name=op.f('fk_finance_match_product_id_finance_product')),
+    sa.ForeignKeyConstraint(['run_id'], ['finance_match_run.id'], name=op.f('fk_finance_match_run_id_finance_match_run'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_match'))
+    )
+    op.create_index('ix_finance_match_run_bank', 'finance_match', ['run_id', 'bank_id'], unique=False)
+    op.create_index('ix_finance_match_run_need', 'finance_match', ['run_id', 'need_id'], unique=False)
+    op.create_table('finance_outcome',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=True),
+    sa.Column('bank_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('result', sa.String(length=16), nullable=False),
+    sa.Column('amount_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('rate_pct', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_outcome_bank_id_bank')),
+    sa.ForeignKeyConstraint(['consultation_id'], ['finance_consultation.id'], name=op.f('fk_finance_outcome_consultation_id_finance_consultation')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_finance_outcome_created_by_app_user')),
+    sa.ForeignKeyConstraint(['need_id'], ['finance_need.id'], name=op.f('fk_finance_outcome_need_id_finance_need')),
+    sa.ForeignKeyConstraint(['product_id'], ['finance_product.id'], name=op.f('fk_finance_outcome_product_id_finance_product')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_outcome')),
+    sa.UniqueConstraint('need_id', name=op.f('uq_finance_outcome_need_id'))
+    )
+    op.create_index(op.f('ix_finance_outcome_consultation_id'), 'finance_outcome', ['consultation_id'], unique=False)
+    op.create_table('finance_loan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('bank_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('outcome_id', sa.Integer(), nullable=True),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('amount_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('rate_pct', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('granted_on', sa.Date(), nullable=False),
+    sa.Column('first_time', sa.Boolean(), nullable=False),
+    sa.Column('pool_eligible', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('defaulted_on', sa.Date(), nullable=True),
+    sa.Column('default_wan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_finance_loan_bank_id_bank')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_finance_loan_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['outcome_id'], ['finance_outcome.id'], name=op.f('fk_finance_loan_outcome_id_finance_outcome')),
+    sa.ForeignKeyConstraint(['product_id'], ['finance_product.id'], name=op.f('fk_finance_loan_product_id_finance_product')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_loan_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_loan'))
+    )
+    op.create_index('ix_finance_loan_bank_granted', 'finance_loan', ['bank_id', 'granted_on'], unique=False)
+    op.create_index(op.f('ix_finance_loan_enterprise_id'), 'finance_loan', ['enterprise_id'], unique=False)
+    op.create_index(op.f('ix_finance_loan_region_code'), 'finance_loan', ['region_code'], unique=False)
+    op.create_table('finance_compensation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('amount_yuan', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('budget_key', sa.String(length=100), nullable=False),
+    sa.Column('ledger_entry_id', sa.Integer(), nullable=True),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=False),
+    sa.Column('memo', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_finance_compensation_created_by_app_user')),
+    sa.ForeignKeyConstraint(['loan_id'], ['finance_loan.id'], name=op.f('fk_finance_compensation_loan_id_finance_loan')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_finance_compensation_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finance_compensation')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_finance_compensation_idempotency_key'))
+    )
+    op.create_index(op.f('ix_finance_compensation_loan_id'), 'finance_compensation', ['loan_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('finance_compensation')
+    op.drop_table('finance_loan')
+    op.drop_table('finance_outcome')
+    op.drop_table('finance_match')
+    op.drop_table('finance_reminder')
+    op.drop_table('finance_need')
+    op.drop_table('finance_product')
+    op.drop_table('finance_month')
+    op.drop_table('finance_consultation')
+    op.drop_table('finance_consent')
+    op.drop_table('finance_access')
+    op.drop_table('finance_match_run')

@@ -8,8 +8,11 @@ Create Date: 2026-12-03 09:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+import kechuang.db
+import kechuang.models.base
 
 revision = '0014'
 down_revision = '0013'
@@ -18,8 +21,140 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('carbon_evaluation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
+    sa.Column('first_period', sa.Integer(), nullable=False),
+    sa.Column('last_period', sa.Integer(), nullable=False),
+    sa.Column('enterprises', sa.Integer(), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('graded', sa.Integer(), nullable=False),
+    sa.Column('alerts', sa.Integer(), nullable=False),
+    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_carbon_evaluation_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_carbon_evaluation_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carbon_evaluation'))
+    )
+    op.create_index(op.f('ix_carbon_evaluation_region_code'), 'carbon_evaluation', ['region_code'], unique=False)
+    op.create_table('indicator_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('indicator_id', sa.String(length=64), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('target', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_indicator_target_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_indicator_target_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_target'))
+    )
+    op.create_index('uq_indicator_target_key', 'indicator_target', ['region_code', 'indicator_id', 'year'], unique=True)
+    op.create_table('indicator_value',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('indicator_id', sa.String(length=64), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('value', kechuang.db.ExactDecimal(precision=24, scale=6), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('updated_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_indicator_value_created_by_app_user')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_indicator_value_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_value'))
+    )
+    op.create_index('uq_indicator_value_key', 'indicator_value', ['region_code', 'indicator_id', 'year'], unique=True)
+    op.create_table('monitoring_task',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('department_code', sa.String(length=32), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'done', 'cancelled')", name=op.f('ck_monitoring_task_status')),
+    sa.ForeignKeyConstraint(['created_by'], ['app_user.id'], name=op.f('fk_monitoring_task_created_by_app_user')),
+    sa.ForeignKeyConstraint(['department_code'], ['department.code'], name=op.f('fk_monitoring_task_department_code_department')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_monitoring_task_region_code_region')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_monitoring_task'))
+    )
+    op.create_index(op.f('ix_monitoring_task_department_code'), 'monitoring_task', ['department_code'], unique=False)
+    op.create_index('uq_monitoring_task_code', 'monitoring_task', ['region_code', 'code'], unique=True)
+    op.create_table('carbon_grade',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('evaluation_id', sa.Integer(), nullable=False),
+    sa.Column('enterprise_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.Integer(), nullable=False),
+    sa.Column('class_code', sa.String(length=8), nullable=False),
+    sa.Column('region_code', sa.String(length=16), nullable=False),
+    sa.Column('intensity', sa.Float(), nullable=True),
+    sa.Column('carbon_level', sa.String(length=16), nullable=True),
+    sa.Column('benchmark', sa.Float(), nullable=True),
+    sa.Column('benchmark_level', sa.String(length=24), nullable=True),
+    sa.Column('ratio', sa.Float(), nullable=True),
+    sa.Column('grade', sa.SmallInteger(), nullable=True),
+    sa.Column('industry_rank', sa.Integer(), nullable=True),
+    sa.Column('industry_count', sa.Integer(), nullable=True),
+    sa.Column('region_rank', sa.Integer(), nullable=True),
+    sa.Column('region_count', sa.Integer(), nullable=True),
+    sa.Column('alert', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_carbon_grade_enterprise_id_enterprise')),
+    sa.ForeignKeyConstraint(['evaluation_id'], ['carbon_evaluation.id'], name=op.f('fk_carbon_grade_evaluation_id_carbon_evaluation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carbon_grade'))
+    )
+    op.create_index('ix_carbon_grade_enterprise', 'carbon_grade', ['enterprise_id', 'period'], unique=False)
+    op.create_index('ix_carbon_grade_eval_period', 'carbon_grade', ['evaluation_id', 'period'], unique=False)
+    op.create_table('task_milestone',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('done_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['task_id'], ['monitoring_task.id'], name=op.f('fk_task_milestone_task_id_monitoring_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_milestone'))
+    )
+    op.create_index(op.f('ix_task_milestone_task_id'), 'task_milestone', ['task_id'], unique=False)
+    op.create_table('task_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('department_code', sa.String(length=32), nullable=False),
+    sa.Column('progress', sa.SmallInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('reported_by', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('reported_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('on_track', 'at_risk', 'delayed', 'done')", name=op.f('ck_task_report_status')),
+    sa.CheckConstraint('progress >= 0 AND progress <= 100', name=op.f('ck_task_report_progress')),
+    sa.ForeignKeyConstraint(['department_code'], ['department.code'], name=op.f('fk_task_report_department_code_department')),
+    sa.ForeignKeyConstraint(['reported_by'], ['app_user.id'], name=op.f('fk_task_report_reported_by_app_user')),
+    sa.ForeignKeyConstraint(['task_id'], ['monitoring_task.id'], name=op.f('fk_task_report_task_id_monitoring_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_report'))
+    )
+    op.create_index('ix_task_report_task_reported', 'task_report', ['task_id', 'reported_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_task_report_task_reported', table_name='task_report')
+    op.drop_table('task_report')
+    op.drop_index(op.f('ix_task_milestone_task_id'), table_name='task_milestone')
+    op.drop_table('task_milestone')
+    op.drop_index('ix_carbon_grade_eval_period', table_name='carbon_grade')
+    op.drop_index('ix_carbon_grade_enterprise', table_name='carbon_grade')
+    op.drop_table('carbon_grade')
+    op.drop_index('uq_monitoring_task_code', table_name='monitoring_task')
+    op.drop_index(op.f('ix_monitoring_task_department_code'), table_name='monitoring_task')
+    op.drop_table('monitoring_task')
+    op.drop_index('uq_indicator_value_key', table_name='indicator_value')
+    op.drop_table('indicator_value')
+    op.drop_index('uq_indicator_target_key', table_name='indicator_target')
+    op.drop_table('indicator_target')
+    op.drop_index(op.f('ix_carbon_evaluation_region_code'), table_name='carbon_evaluation')
+    op.drop_table('carbon_evaluation')

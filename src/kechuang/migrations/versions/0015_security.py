@@ -8,8 +8,10 @@ Create Date: 2026-12-03 09:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+from kechuang.models.base import UTCDateTime
 
 revision = '0015'
 down_revision = '0014'
@@ -18,8 +20,54 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('security_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', UTCDateTime(), nullable=False),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('role', sa.String(length=16), nullable=True),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
+    sa.Column('ip', sa.String(length=64), nullable=True),
+    sa.Column('method', sa.String(length=8), nullable=True),
+    sa.Column('path', sa.String(length=300), nullable=True),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_security_event_user_id_app_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_event'))
+    )
+    op.create_index('ix_security_event_at', 'security_event', ['at'], unique=False)
+    op.create_index('ix_security_event_kind_at', 'security_event', ['kind', 'at'], unique=False)
+    op.create_index('ix_security_event_user_ip', 'security_event', ['username', 'ip', 'kind'], unique=False)
+    op.create_table('totp_credential',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('secret', sa.String(length=64), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('enabled_at', UTCDateTime(), nullable=True),
+    sa.Column('last_step', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_totp_credential_user_id_app_user')),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_totp_credential'))
+    )
+    op.create_table('login_challenge',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=8), nullable=False),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('expires_at', UTCDateTime(), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('used_at', UTCDateTime(), nullable=True),
+    sa.Column('ip', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_login_challenge_user_id_app_user')),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_login_challenge'))
+    )
+    op.create_index(op.f('ix_login_challenge_user_id'), 'login_challenge', ['user_id'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index(op.f('ix_login_challenge_user_id'), table_name='login_challenge')
+    op.drop_table('login_challenge')
+    op.drop_table('totp_credential')
+    op.drop_index('ix_security_event_user_ip', table_name='security_event')
+    op.drop_index('ix_security_event_kind_at', table_name='security_event')
+    op.drop_index('ix_security_event_at', table_name='security_event')
+    op.drop_table('security_event')

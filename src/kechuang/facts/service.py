@@ -28,30 +28,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Numeric,
-    Select,
-    String,
-    Text,
-    and_,
-    cast,
-    func,
-    literal_column,
-    select,
-)
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
 from kechuang.db import DECIMAL_SCALE, is_sqlite
+from kechuang.facts import repository as repo
 from kechuang.ingest.attributes import DERIVED
-from kechuang.models import Enterprise, Fact, Metric
 from kechuang.registry.catalogue import MetricDef, metrics_by_code
 
 #: attribute metrics that are lists: no fact means "not on the list"
@@ -79,33 +67,9 @@ def fact_columns(codes: Iterable[str] | None = None) -> FactColumns:
     return FactColumns(yearly, attrs)
 
 
-def _agg_text(sqlite: bool, column: str) -> ColumnElement[str]:
-    """The values of a group as one comma-separated string, in the group's row order (both
-    aggregates of one query see the rows in the same order, so ids and values align)."""
-    if sqlite:
-        return func.group_concat(literal_column(column), ",", type_=String)
-    return func.string_agg(cast(literal_column(column), Text), ",", type_=String)
-
-
-def _dense(ent_ids: np.ndarray) -> bool:
-    """Whether the enterprises in scope fill at least half of their id range."""
-    n = len(ent_ids)
-    return bool(n) and 2 * n >= int(ent_ids[-1]) - int(ent_ids[0]) + 1
-
-
-def _in_scope(ent_ids: np.ndarray, scope: Select[Any]) -> ColumnElement[bool]:
-    """The fact rows' scope condition. A dense scope (a county's own database, a chunk of a
-    run) is an id *range*, a range scan of the covering index ``ix_fact_read`` (6× less
-    work than probing the index once per enterprise) — rows of other enterprises in the
-    range are dropped by :func:`_member`. A sparse scope is the exact ``IN (scope)``."""
-    if _dense(ent_ids):
-        return Fact.enterprise_id.between(int(ent_ids[0]), int(ent_ids[-1]))
-    return Fact.enterprise_id.in_(scope)
-
-
 def _member(ent_ids: np.ndarray, eids: np.ndarray) -> np.ndarray | None:
     """Mask of ``eids`` that are in scope (None: all are, the exact ``IN`` was used)."""
-    if not _dense(ent_ids):
+    if not repo.dense(ent_ids):
         return None
     pos = np.minimum(np.searchsorted(ent_ids, eids), len(ent_ids) - 1)
     keep = ent_ids[pos] == eids
@@ -137,19 +101,11 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     ny = len(years)
     cols = fact_columns(codes)
     sqlite = is_sqlite(session)
-    ids = dict(session.execute(select(Metric.code, Metric.id)).all())
-    visible = enterprise_visible(actor)
-    if enterprise_ids is not None:
-        visible = and_(visible, Enterprise.id.in_([int(i) for i in enterprise_ids]))
-    if id_range is not None:
-        visible = and_(visible, Enterprise.id.between(int(id_range[0]), int(id_range[1])))
-    scope = select(Enterprise.id).where(visible)
+    ids = repo.metric_ids(session)
+    visible = repo.visible_predicate(actor, enterprise_ids, id_range)
+    scope = repo.scope_ids(visible)
 
-    ent_rows = session.execute(
-        select(Enterprise.id, Enterprise.uscc, Enterprise.founded_on,
-               Enterprise.industry_code, Enterprise.region_code)
-        .where(visible).order_by(Enterprise.id)
-    ).all()
+    ent_rows = repo.master_rows(session, visible)
     ent_ids = np.array([r[0] for r in ent_rows], dtype=np.int64)
     n = len(ent_ids)
     out: dict[str, object] = {
@@ -162,13 +118,8 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     if yearly and n and ny:
         by_id = {int(ids[m.code]): m.code for m in yearly}
         scale = float(10**DECIMAL_SCALE) if sqlite else 1.0
-        stmt = (select(Fact.metric_id, Fact.period, _agg_text(sqlite, "fact.enterprise_id"),
-                       _agg_text(sqlite, "fact.value_num"))
-                .where(Fact.is_current.is_(True), Fact.period.in_(years),
-                       Fact.metric_id.in_(list(by_id)), Fact.value_num.is_not(None),
-                       _in_scope(ent_ids, scope))
-                .group_by(Fact.metric_id, Fact.period))
-        for metric_id, period, id_text, value_text in session.execute(stmt):
+        groups = repo.yearly_groups(session, sqlite, years, list(by_id), ent_ids, scope)
+        for metric_id, period, id_text, value_text in groups:
             eids = _parse(id_text, np.int64)
             values = _parse(value_text, np.float64)
             if len(eids) != len(values):  # cannot happen: both skip no row (no NULLs)
@@ -214,13 +165,7 @@ def _read_attributes(session: Session, attrs: list[MetricDef], ids: dict[str, in
     if not present or not n:
         return out
     by_id = {int(ids[m.code]): m for m in present}
-    rows = session.execute(
-        select(Fact.enterprise_id, Fact.metric_id,
-               literal_column("fact.value_num", BigInteger if sqlite else Numeric),
-               Fact.value_text)
-        .where(Fact.is_current.is_(True), Fact.period == 0,
-               Fact.metric_id.in_(list(by_id)), _in_scope(ent_ids, scope))
-    ).all()
+    rows = repo.attribute_rows(session, sqlite, list(by_id), ent_ids, scope)
     if not rows:
         return out
     eid, mid, num, txt = (list(c) for c in zip(*rows, strict=True))
@@ -256,3 +201,53 @@ def _read_attributes(session: Session, attrs: list[MetricDef], ids: dict[str, in
 
 _TRUTH = {"true": True, "1": True, "yes": True, "是": True,
           "false": False, "0": False, "no": False, "否": False}
+
+
+# ------------------------------------------------------------------ one enterprise, counts
+def with_provenance(session: Session, enterprise_id: int, *, current: bool) -> list[Any]:
+    """Facts of one enterprise with their metric, batch and department: the current ones,
+    or (``current=False``) the superseded history."""
+    return repo.with_provenance(session, enterprise_id, current=current)
+
+
+def latest_year(session: Session, actor: Actor) -> int | None:
+    """The latest year with any current yearly fact of an enterprise in ``actor``'s scope."""
+    return repo.latest_year(session, actor)
+
+
+def year_has_facts(session: Session, actor: Actor, year: int) -> bool:
+    """Whether any enterprise in ``actor``'s scope has a current fact of ``year``."""
+    return repo.year_has_facts(session, actor, year)
+
+
+def as_of(session: Session, enterprise_id: int, metrics: list[str], years: list[int],
+          at: datetime) -> list[Any]:
+    """Facts of one enterprise as they were current at ``at`` (see the repository)."""
+    return repo.as_of(session, enterprise_id, metrics, years, at)
+
+
+def positive_value_ids(metric_id: int | None, year: int) -> Select[Any]:
+    """A sub-select of the enterprises with a current value > 0 of a metric in a year, for
+    another package's repository to filter by."""
+    return repo.positive_value_ids(metric_id, year)
+
+
+def current_count(session: Session) -> int:
+    """How many current facts the database holds (the home page's figure)."""
+    return repo.current_count(session)
+
+
+def read_monthly(session: Session, actor: Actor, monthly_metrics: dict[str, str],
+                 region_path: str | None = None) -> pd.DataFrame:
+    """One row per (enterprise, month) visible to ``actor`` (within ``region_path``) that has
+    any of ``monthly_metrics`` (column name → metric code): enterprise_id, uscc, name,
+    class_code, region_code, period (YYYYMM) and one float column per metric (NaN when the
+    fact is missing — never zero)."""
+    return repo.monthly_frame(session, actor, monthly_metrics, region_path)
+
+
+def add_demo_value_added(session: Session, *, county_code: str, seed: int,
+                         department: str) -> int:
+    """Demo only: monthly value added derived from monthly output (see the repository)."""
+    return repo.add_demo_value_added(session, county_code=county_code, seed=seed,
+                                     department=department)

@@ -1,0 +1,1 @@
+"""The append-only ledger: budgets, payments, receipts, reversals and reconciliation."""

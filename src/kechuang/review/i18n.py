@@ -1,0 +1,58 @@
+"""UI strings of the expert review pages (Simplified Chinese first, English second)."""
+
+from __future__ import annotations
+
+from kechuang.web.i18n import register_messages
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "review.title": ("专家评审", "Expert review"),
+    "review.rounds": ("评审轮次", "Review rounds"),
+    "review.none": ("范围内还没有评审轮次", "No review round in scope yet"),
+    "review.round": ("评审轮次 #{id}", "Review round #{id}"),
+    "review.col.call": ("申报通知", "Call"),
+    "review.col.stage": ("阶段", "Stage"),
+    "review.col.status": ("状态", "Status"),
+    "review.col.subjects": ("申请", "Applications"),
+    "review.col.assignments": ("分配", "Assignments"),
+    "review.col.reviews": ("已评", "Reviews done"),
+    "review.col.rank": ("名次", "Rank"),
+    "review.col.application": ("申请", "Application"),
+    "review.col.score": ("得分", "Score"),
+    "review.col.n": ("评审数", "Reviews"),
+    "review.col.spread": ("分差", "Spread"),
+    "review.col.requested": ("申请金额", "Requested"),
+    "review.col.funded": ("资助", "Funded"),
+    "review.col.note": ("说明", "Note"),
+    "review.col.due": ("截止", "Due"),
+    "review.col.expert": ("专家", "Expert"),
+    "review.flagged": ("分歧大", "Disagreement"),
+    "review.yes": ("是", "Yes"),
+    "review.no": ("否", "No"),
+    "review.assign": ("分配评审专家（最优）", "Assign reviewers (optimal)"),
+    "review.assign_fair": ("分配评审专家（公平优先）", "Assign reviewers (fair first)"),
+    "review.assignment": ("分配结果", "Assignment"),
+    "review.total_affinity": ("总匹配度 {total}，最差申请匹配度 {worst}",
+                              "Total affinity {total}, worst-served application {worst}"),
+    "review.unserved": ("无法分配", "Cannot be assigned"),
+    "review.decide": ("按此排名记录决策", "Record this ranking as the decision"),
+    "review.decided": ("已决策", "Decided"),
+    "review.overdue": ("逾期未评", "Overdue reviews"),
+    "review.none_overdue": ("没有逾期未评的任务", "No overdue review"),
+    "review.my": ("我的评审任务", "My review assignments"),
+    "review.my_none": ("暂无评审任务", "No assignment yet"),
+    "review.reviewed": ("已提交", "Submitted"),
+    "review.pending": ("待评审", "To review"),
+    "review.open": ("查看并评审", "Open and review"),
+    "review.submit": ("提交评审意见", "Submit review"),
+    "review.comment": ("评审意见", "Comments"),
+    "review.declare": ("申报回避（利益冲突）", "Declare a conflict of interest"),
+    "review.reason": ("回避理由", "Reason"),
+    "review.your_total": ("您的加权总分：{total}", "Your weighted total: {total}"),
+    "review.status.open": ("待分配", "Open"),
+    "review.status.assigned": ("评审中", "Under review"),
+    "review.status.decided": ("已决策", "Decided"),
+    "review.anonymous": ("评审专家身份不向申请人公开",
+                         "Reviewer identities are never shown to applicants"),
+}
+
+register_messages(MESSAGES)

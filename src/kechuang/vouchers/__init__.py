@@ -1,0 +1,1 @@
+"""Innovation vouchers (科技创新券): issue, providers and their services, redemption, settlement."""
