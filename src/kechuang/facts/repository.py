@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased
@@ -290,7 +291,9 @@ def add_demo_value_added(session: Session, *, county_code: str, seed: int, depar
     ids = metric_ids_of(session, ["output_month", "value_added_month"])
     if len(ids) < 2:
         return 0
-    batches = session.scalars(select(ImportBatch).where(
+    # plain rows, not ORM objects: the generator sets the batches' counts with bulk
+    # UPDATEs, so objects in the identity map may hold stale counts
+    batches = session.execute(select(ImportBatch.id, ImportBatch.filename).where(
         ImportBatch.department_code == department, ImportBatch.template == "demo",
         ImportBatch.region_code == county_code)).all()
     county = select(Region.code).where(Region.path.like(f"%/{county_code}/%"))
@@ -322,7 +325,10 @@ def add_demo_value_added(session: Session, *, county_code: str, seed: int, depar
             ["enterprise_id", "metric_id", "period", "value_num", "batch_id", "is_current"],
             stmt))
         n = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        batch.facts_new = (batch.facts_new or 0) + n
+        # the batch's count is what it holds, counted (not added up from driver rowcounts)
+        held = select(func.count()).select_from(Fact).where(Fact.batch_id == batch.id)
+        session.execute(update(ImportBatch).where(ImportBatch.id == batch.id)
+                        .values(facts_new=held.scalar_subquery()))
         total += n
     session.flush()
     return total
