@@ -51,7 +51,7 @@ def prepare(db: Path) -> None:
     Base.metadata.create_all(engine, tables=[t for t in Base.metadata.sorted_tables
                                              if t.name in {
                                                  monitoring.CarbonEvaluation.__tablename__,
-                                                 monitoring.CarbonGrade.__tablename__,
+                                                 monitoring.CarbonGradeBlock.__tablename__,
                                                  monitoring.IndicatorValue.__tablename__,
                                                  monitoring.IndicatorTarget.__tablename__,
                                                  monitoring.MonitoringTask.__tablename__,

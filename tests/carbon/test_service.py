@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.service import actor_for_user
 from kechuang.carbon import service
 from kechuang.db import unit_of_work
 from kechuang.kit.errors import Forbidden, NotFound
+from kechuang.migrate import downgrade, upgrade
 from kechuang.models import AuditEvent, Region, User
-from kechuang.models.monitoring import CarbonEvaluation, CarbonGrade
+from kechuang.models.monitoring import CarbonEvaluation, CarbonGradeBlock
 from kechuang.models.push import PushMessage
 from tests.carbon.conftest import MONTHS
 from tests.support.seed import uscc
@@ -71,7 +72,9 @@ def test_reevaluation_replaces_grades_and_scope_limits_reads(carbon_db) -> None:
         service.do_evaluate(s, Actor.command_line())
         service.do_evaluate(s, Actor.command_line())
         assert s.scalar(select(func.count()).select_from(CarbonEvaluation)) == 2
-        assert s.scalar(select(func.count()).select_from(CarbonGrade)) == 15
+        # only the latest evaluation keeps its grades: 15 enterprise-months in its blocks
+        assert s.scalar(select(func.count(func.distinct(CarbonGradeBlock.evaluation_id)))) == 1
+        assert s.scalar(select(func.sum(CarbonGradeBlock.rows))) == 15
         other = _actor(s, "other_admin")  # 常熟
         page = service.grades(s, other, period="2025-01")
         assert {g.uscc for g in page.items} == {uscc(5, "320581"), uscc(6, "320581")}
@@ -113,3 +116,26 @@ def test_notify_sends_the_months_alerts_through_push(carbon_db) -> None:
         again = service.do_notify_alerts(s, _actor(s, "admin"), period="2025-02")
     assert again.notified == 0 and again.already == 1
     assert r.notified == 1 and r.already == 0
+
+
+def test_stored_grades_survive_the_block_migration_down_and_up(carbon_db) -> None:
+    """Migration 0017 packs the grade rows into per-month blocks and unpacks them on the way
+    down: a bureau upgrading keeps its latest evaluation's grades exactly."""
+    with unit_of_work(carbon_db) as s:
+        service.do_evaluate(s, Actor.command_line())
+    admin = "admin"
+
+    def pages() -> list[list[dict]]:
+        with unit_of_work(carbon_db) as s:
+            actor = _actor(s, admin)
+            return [[g.model_dump() for g in service.grades(s, actor, period=p).items]
+                    for p in ("2025-01", "2025-02", "2025-03")]
+
+    before = pages()
+    assert sum(len(p) for p in before) == 9  # the admin's county: 3 enterprises × 3 months
+    downgrade(carbon_db, "0016")
+    with carbon_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM carbon_grade")).scalar_one() == 15
+        assert "carbon_grade_block" not in set(inspect(conn).get_table_names())
+    upgrade(carbon_db)
+    assert pages() == before

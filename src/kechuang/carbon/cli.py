@@ -69,7 +69,7 @@ def evaluate(
         "--region", help="Region code whose enterprises are graded (default: every region)")
     ] = None,
 ) -> None:
-    """Grade the database's monthly facts (energy_tce, co2_t, value_added_month) and store
+    """Grade the database's monthly facts (co2_t, value_added_month) and store
     the evaluation for the pages."""
     try:
         with unit_of_work() as session:

@@ -127,6 +127,17 @@ def _rank_min(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return rank, count
 
 
+def _factor(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values as str objects) of a text column; a categorical
+    column (the database path) is already factorised."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.cat.remove_unused_categories()
+        return (column.cat.codes.to_numpy(dtype=np.int64),
+                np.asarray(column.cat.categories.astype(str), dtype=object))
+    idx, uniques = pd.factorize(pd.Series(column.astype(str).to_numpy(), dtype=object))
+    return idx, np.asarray(uniques, dtype=object)
+
+
 def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
           section_of: Mapping[str, str], published: Mapping[str, float] | None = None,
           min_cohort: int = 5) -> pd.DataFrame:
@@ -144,7 +155,6 @@ def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
     published = published or {}
     n = len(frame)
     period = frame["period"].to_numpy(dtype=np.int64)
-    cls = frame["class_code"].astype(str).to_numpy()
     co2 = frame["co2_t"].to_numpy(dtype=np.float64)
     va = frame["value_added_wan"].to_numpy(dtype=np.float64)
 
@@ -153,8 +163,7 @@ def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
         intensity = np.where(graded, co2 / np.where(graded, va, 1.0), np.nan)
 
     # industry codes at every level, computed once per distinct class
-    class_idx, classes = pd.factorize(pd.Series(cls, dtype=object))
-    classes = np.asarray(classes, dtype=object)
+    class_idx, classes = _factor(frame["class_code"])
     missing = [c for c in classes if c not in section_of]
     if missing:
         raise ValueError(f"no section for industry class {missing[0]}")
@@ -227,7 +236,7 @@ def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
     ratio_key = np.where(has_grade, snap(ratio), np.nan)
 
     n_classes = len(classes)
-    region_idx, _ = pd.factorize(frame["region_code"].astype(str).to_numpy())
+    region_idx, _ = _factor(frame["region_code"])
     n_regions = int(region_idx.max()) + 1 if n else 1
     industry_rank, industry_count = _rank_min(period_idx * n_classes + class_idx, ratio_key)
     region_rank, region_count = _rank_min(period_idx * n_regions + region_idx, ratio_key)
@@ -236,7 +245,9 @@ def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
     alert = np.full(n, "", dtype=object)
     if has_grade.any():
         months = month_index(period)
-        who, _ = pd.factorize(frame["uscc"].astype(str).to_numpy())
+        # the database path identifies enterprises by id (cheaper than 1.2 M code strings)
+        who, _ = pd.factorize(frame["enterprise_id"].to_numpy() if "enterprise_id" in frame
+                              else frame["uscc"].astype(str).to_numpy())
         span = int(months.max() - months.min()) + 2
         key = who.astype(np.int64) * span + (months - months.min())
         keys_g = key[has_grade]
@@ -261,16 +272,18 @@ def grade(frame: pd.DataFrame, editions: Sequence[Edition], *,
 
     out = pd.DataFrame({
         "intensity": intensity,
-        "carbon_level": carbon_level,
+        # text columns stay Python objects: inferring pandas' Arrow strings for a million
+        # rows costs more than grading them
+        "carbon_level": pd.Series(carbon_level, dtype=object, copy=False),
         "benchmark": benchmark,
-        "benchmark_level": level,
+        "benchmark_level": pd.Series(level, dtype=object, copy=False),
         "ratio": np.where(has_grade, ratio, np.nan),
         "grade": nullable(grade_no, has_grade),
         "industry_rank": nullable(industry_rank, has_grade),
         "industry_count": nullable(industry_count, has_grade),
         "region_rank": nullable(region_rank, has_grade),
         "region_count": nullable(region_count, has_grade),
-        "alert": alert,
+        "alert": pd.Series(alert, dtype=object, copy=False),
     })
     out.index = frame.index
     return out

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -181,7 +180,7 @@ def do_evaluate(session: Session, actor: Actor, *, region_code: str | None = Non
                 ) -> EvaluationOut:
     """Grade every month of the monthly facts (co2_t, value_added_month) of the enterprises
     in ``region_code``'s subtree (default: the actor's scope) with the built-in parameters,
-    store the evaluation and its grade rows (replacing the grade rows of the same scope's
+    store the evaluation and its grade blocks (replacing the grades of the same scope's
     earlier evaluations), one audit row. Enterprises without a valid 4-digit industry class
     are left out (counted in the audit row)."""
     if not actor.is_bureau:
@@ -196,12 +195,15 @@ def do_evaluate(session: Session, actor: Actor, *, region_code: str | None = Non
         path = reg.path
     elif actor.region_path != "/":
         region_code = actor.region_code
-    data = facts_service.read_monthly(session, actor, repo.MONTHLY_METRICS, path)
+    data = facts_service.read_monthly(session, actor, repo.MONTHLY_METRICS, path, names=False)
     index = industry_index()
-    known = data["class_code"].map(lambda c: isinstance(c, str) and len(c) == 4
-                                   and c.isdigit() and c in index)
-    skipped = int((~known).sum()) if len(data) else 0
-    data = data[known.astype(bool)] if len(data) else data
+    # one check per distinct code, not per enterprise-month
+    codes = pd.Series(data["class_code"].unique()) if len(data) else pd.Series([], dtype=object)
+    valid = {c for c in codes if isinstance(c, str) and len(c) == 4 and c.isdigit()
+             and c in index}
+    known = data["class_code"].isin(valid).to_numpy()
+    skipped = int((~known).sum())
+    data = data[known]
     if data.empty:
         raise InvalidInput("没有可评价的月度碳排放与增加值数据（co2_t、value_added_month）",
                            "no monthly CO2 / value-added facts to evaluate")
@@ -220,36 +222,11 @@ def do_evaluate(session: Session, actor: Actor, *, region_code: str | None = Non
         created_by=actor.user_id, actor=actor.username)
     repo.delete_earlier_grades(session, region_code, ev.id)
 
-    def col(name: str, kind: str) -> list[Any]:
-        values = result[name]
-        if kind == "float":
-            v = values.to_numpy(dtype=np.float64)
-            obj = v.astype(object)
-            obj[np.isnan(v)] = None
-            return list(obj.tolist())
-        if kind == "int":
-            mask = values.isna().to_numpy()
-            obj = values.to_numpy(dtype=np.int64, na_value=0).astype(object)
-            obj[mask] = None
-            return list(obj.tolist())
-        # text columns may come back as a string dtype whose missing value is NaN
-        return [v if isinstance(v, str) else None for v in values.tolist()]
-
     n = len(data)
-    repo.insert_grades(session, {
-        "evaluation_id": [ev.id] * n,
-        "enterprise_id": data["enterprise_id"].astype(int).tolist(),
-        "period": data["period"].astype(int).tolist(),
-        "class_code": data["class_code"].astype(str).tolist(),
-        "region_code": data["region_code"].astype(str).tolist(),
-        "intensity": col("intensity", "float"), "carbon_level": col("carbon_level", "str"),
-        "benchmark": col("benchmark", "float"), "benchmark_level": col("benchmark_level", "str"),
-        "ratio": col("ratio", "float"), "grade": col("grade", "int"),
-        "industry_rank": col("industry_rank", "int"),
-        "industry_count": col("industry_count", "int"),
-        "region_rank": col("region_rank", "int"), "region_count": col("region_count", "int"),
-        "alert": result["alert"].astype(str).tolist(),
-    })
+    stored = result.copy()
+    for name in ("enterprise_id", "period", "class_code", "region_code"):
+        stored[name] = data[name].to_numpy()
+    repo.insert_grades(session, ev.id, stored)
     audit.record(session, actor, "carbon.evaluate", "carbon_evaluation", ev.id,
                  after={"rows": n, "graded": graded, "alerts": alerts,
                         "skipped_no_class": skipped, "periods": [ev.first_period,

@@ -224,22 +224,33 @@ def _agg_joined(sqlite: bool, column: Any, order: Any) -> Any:
 
 
 def monthly_frame(session: Session, actor: Actor, monthly_metrics: dict[str, str],
-                  region_path: str | None = None) -> pd.DataFrame:
+                  region_path: str | None = None, *, names: bool = True) -> pd.DataFrame:
     """One row per (enterprise, month) that has any of the monthly carbon facts, visible to
     ``actor`` (and within ``region_path``): enterprise_id, uscc, name, class_code,
     region_code, period (YYYYMM), co2_t, value_added_wan, energy_tce (float64, NaN when the
     fact is missing). Set-based: the facts travel as one row per (metric, month) holding
     the enterprise ids and the values as two comma-joined strings built by the database and
-    parsed by NumPy, so a million facts never become a million Python objects."""
+    parsed by NumPy, so a million facts never become a million Python objects.
+    ``names=False`` leaves out uscc and name (a whole-county evaluation does not need a
+    million copies of them; the pages read names for the rows they show)."""
     ids = metric_ids_of(session, list(monthly_metrics.values()))
     sqlite = is_sqlite(session)
     visible = and_(enterprise_visible(actor), _in_region_path(Enterprise.region_code, region_path))
+    master_columns = [Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.industry_code,
+                      Enterprise.region_code]
+    master_names = ["enterprise_id", "uscc", "name", "class_code", "region_code"]
+    if not names:
+        master_columns = [master_columns[0], *master_columns[3:]]
+        master_names = [master_names[0], *master_names[3:]]
     ents = session.connection().execute(
-        select(Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.industry_code,
-               Enterprise.region_code).where(visible).order_by(Enterprise.id)).fetchall()
-    master = pd.DataFrame.from_records(
-        [tuple(r) for r in ents],
-        columns=["enterprise_id", "uscc", "name", "class_code", "region_code"])
+        select(*master_columns).where(visible).order_by(Enterprise.id)).fetchall()
+    # codes as categoricals: a county has a few hundred classes and towns, and a million
+    # enterprise-months of them are then a million small integers
+    master = pd.DataFrame({name: np.array([r[i] for r in ents], dtype=np.int64) if i == 0
+                           else pd.Categorical([r[i] for r in ents])
+                           if name in ("class_code", "region_code")
+                           else np.array([r[i] for r in ents], dtype=object)
+                           for i, name in enumerate(master_names)})
     ent_ids = master["enterprise_id"].to_numpy(dtype=np.int64)
     value = (type_coerce(Fact.value_num, BigInteger) if sqlite else Fact.value_num)
     stmt = (select(Fact.metric_id, Fact.period,
@@ -254,9 +265,9 @@ def monthly_frame(session: Session, actor: Actor, monthly_metrics: dict[str, str
              if c == code}
     blocks: list[tuple[str, int, np.ndarray, np.ndarray]] = []
     for metric_id, period, id_text, value_text in session.connection().execute(stmt):
-        eids = np.array(id_text.split(","), dtype=np.int64) if id_text else np.zeros(0, np.int64)
-        vals = (np.array(value_text.split(","), dtype=np.float64) if value_text
-                else np.zeros(0))
+        eids = (np.fromstring(id_text, dtype=np.int64, sep=",") if id_text
+                else np.zeros(0, np.int64))
+        vals = np.fromstring(value_text, dtype=np.float64, sep=",") if value_text else np.zeros(0)
         blocks.append((by_id[int(metric_id)], int(period), eids, vals))
     periods = sorted({b[1] for b in blocks})
     n, m = len(ent_ids), len(periods)

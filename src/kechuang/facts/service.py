@@ -238,12 +238,12 @@ def current_count(session: Session) -> int:
 
 
 def read_monthly(session: Session, actor: Actor, monthly_metrics: dict[str, str],
-                 region_path: str | None = None) -> pd.DataFrame:
+                 region_path: str | None = None, *, names: bool = True) -> pd.DataFrame:
     """One row per (enterprise, month) visible to ``actor`` (within ``region_path``) that has
     any of ``monthly_metrics`` (column name → metric code): enterprise_id, uscc, name,
     class_code, region_code, period (YYYYMM) and one float column per metric (NaN when the
-    fact is missing — never zero)."""
-    return repo.monthly_frame(session, actor, monthly_metrics, region_path)
+    fact is missing — never zero). ``names=False``: without uscc and name."""
+    return repo.monthly_frame(session, actor, monthly_metrics, region_path, names=names)
 
 
 def add_demo_value_added(session: Session, *, county_code: str, seed: int,

@@ -4,7 +4,7 @@ status reports) and kechuang.carbon (monthly carbon-efficiency evaluations and g
 Indicators computed from enterprise facts are computed when read (never stored); only the
 uploaded values (GDP, R&D intensity…) and the targets are rows here. A carbon evaluation is
 the evidence of one grading run over the monthly facts: its grades are kept for the pages
-(the latest evaluation of a region replaces the grade rows of the earlier ones; the
+(the latest evaluation of a region replaces the grade blocks of the earlier ones; the
 evaluation rows stay, with their counts)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -140,30 +140,29 @@ class CarbonEvaluation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CarbonGrade(Base):
-    """One enterprise-month of an evaluation (ungraded months are kept, with no grade)."""
+class CarbonGradeBlock(Base):
+    """The grades of one evaluation for one month and a run of consecutive enterprises (by
+    id), stored as one compressed Parquet table (:mod:`kechuang.carbon.blocks`) and never
+    updated. Per enterprise-month: ``enterprise_id``, ``class_code``, ``region_code``,
+    ``intensity``, ``carbon_level``, ``benchmark``, ``benchmark_level``, ``ratio``,
+    ``grade``, the industry and region ranks and counts, ``alert`` (ungraded months are
+    kept, with empty evaluation columns). ``graded`` counts the block's graded rows."""
 
-    __tablename__ = "carbon_grade"
+    __tablename__ = "carbon_grade_block"
     __table_args__ = (
-        Index("ix_carbon_grade_eval_period", "evaluation_id", "period"),
-        Index("ix_carbon_grade_enterprise", "enterprise_id", "period"),
+        Index("ix_carbon_grade_block_eval", "evaluation_id", "period", "first_enterprise_id",
+              unique=True),
+        # an enterprise's page reads this index only: which blocks hold enterprise e
+        Index("ix_carbon_grade_block_range", "first_enterprise_id", "last_enterprise_id",
+              "evaluation_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(
         ForeignKey("carbon_evaluation.id", ondelete="CASCADE"))
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     period: Mapped[int] = mapped_column(Integer)
-    class_code: Mapped[str] = mapped_column(String(8))
-    region_code: Mapped[str] = mapped_column(String(16))
-    intensity: Mapped[float | None] = mapped_column(Float)
-    carbon_level: Mapped[str | None] = mapped_column(String(16))
-    benchmark: Mapped[float | None] = mapped_column(Float)
-    benchmark_level: Mapped[str | None] = mapped_column(String(24))
-    ratio: Mapped[float | None] = mapped_column(Float)
-    grade: Mapped[int | None] = mapped_column(SmallInteger)
-    industry_rank: Mapped[int | None] = mapped_column(Integer)
-    industry_count: Mapped[int | None] = mapped_column(Integer)
-    region_rank: Mapped[int | None] = mapped_column(Integer)
-    region_count: Mapped[int | None] = mapped_column(Integer)
-    alert: Mapped[str] = mapped_column(String(40), default="")
+    first_enterprise_id: Mapped[int] = mapped_column(Integer)
+    last_enterprise_id: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    graded: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
