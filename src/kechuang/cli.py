@@ -28,7 +28,7 @@ users_app = typer.Typer(help="账号管理 Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(exc: KechuangError) -> typer.Exit:

@@ -89,18 +89,39 @@ def test_boosts_field_fit_and_same_county_multiply_the_lexical_score(engine):
     assert a.lexical == pytest.approx(b.lexical)
     assert a.score == pytest.approx(a.lexical * (1 + fm.field_boost + fm.region_boost))
     assert b.score == pytest.approx(b.lexical * (1 + fm.region_boost))
-    assert a.boosts == ["领域契合", "同一区县"] and b.boosts == ["同一区县"]
+    assert a.boosts == ["field_fit", "same_county"] and b.boosts == ["same_county"]
     # no region given: no region boost
     far = {h.id: h for h in matcher_for(engine).search("achievement", "封装散热",
                                                         industry_code="3973")}
     assert far[other].score == pytest.approx(far[other].lexical)
 
 
+def test_a_weak_candidate_gets_no_boost_so_it_never_passes_a_strong_one(engine):
+    strong_id = add(engine, title="功率器件封装散热", abstract="封装散热结构", keywords="封装")
+    weak_id = add(engine, title="封装工艺综述", abstract="各类电子封装，涉及陶瓷、塑料、引线键合、"
+                  "焊料、可靠性、成本、市场等方面的综述", keywords="封装")
+    with unit_of_work(engine) as s:  # the weak one fits the demand's field, the strong one not
+        now = datetime.now(UTC)
+        s.execute(update(Achievement).where(Achievement.id == weak_id)
+                  .values(tech_field="it", updated_at=now))
+        s.execute(update(Achievement).where(Achievement.id == strong_id)
+                  .values(tech_field="agriculture", updated_at=now))
+    query = "功率器件封装散热"
+    hits = matcher_for(engine).search("achievement", query, industry_code="3973",
+                                      region_code="320582100")
+    by_id = {h.id: h for h in hits}
+    weak, strong = by_id[weak_id], by_id[strong_id]
+    assert strong.strong and not weak.strong
+    assert weak.boosts == [] and weak.score == pytest.approx(weak.lexical)
+    assert strong.boosts == ["same_county"]
+    assert [h.id for h in hits].index(strong_id) < [h.id for h in hits].index(weak_id)
+
+
 def test_results_explain_terms_and_fields(engine):
     aid = add(engine, title="氮化镓功率芯片", abstract="用于快充电源", keywords="宽禁带 半导体")
     [hit] = [h for h in matcher_for(engine).search("achievement", "氮化镓 半导体") if h.id == aid]
     assert "氮化" in hit.terms and "半导体" in hit.terms  # jieba: 氮化 + 镓
-    assert "标题" in hit.fields and "关键词" in hit.fields
+    assert "title" in hit.fields and "keywords" in hit.fields
     assert hit.as_dict()["matched_terms"] == hit.terms
 
 

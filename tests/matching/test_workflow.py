@@ -40,7 +40,7 @@ def test_demand_gets_ranked_achievements_experts_and_institutes(engine, pair):
     with unit_of_work(engine) as s:
         m = workflow.for_demand(s, actor(s, "ent1"), pair["demand"])
     assert [a.id for a in m.achievements] == [pair["fit"]]  # the rice paper shares no term
-    assert m.achievements[0].terms and "标题" in m.achievements[0].fields
+    assert m.achievements[0].terms and "title" in m.achievements[0].fields
     assert [e.id for e in m.experts] == [pair["expert"]]
     [inst] = m.institutes
     assert inst.id == pair["institute"]
@@ -55,7 +55,7 @@ def test_achievement_gets_ranked_demands_and_enterprises(engine, pair):
         m = workflow.for_achievement(s, actor(s, "inst"), pair["fit"])
         assert [d.id for d in m.demands] == [pair["demand"]]
         assert m.enterprises[0].name == "张家港华芯微电子有限公司"
-        assert m.enterprises[0].extra == "发布了相关需求"
+        assert m.enterprises[0].why == "published_demands"
         # the bureau also sees enterprises whose industry the field serves
         b = workflow.for_achievement(s, actor(s, "staff"), pair["fit"])
         assert len(b.enterprises) >= len(m.enterprises)

@@ -19,7 +19,7 @@ from kechuang.carbon import service
 from kechuang.db import unit_of_work
 from kechuang.kit.errors import KechuangError
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 carbon_app = typer.Typer(help="碳效码：月度碳效评价 Carbon-efficiency grading (碳效码).",
                          no_args_is_help=True)
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from kechuang.kit.errors import KechuangError
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ from kechuang.ingest.readers import FileRefused
 from kechuang.kit.errors import KechuangError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 SHOWN_PROBLEMS = 50
 SOURCE_LABELS = {"builtin": "内置", "folder": "设置目录", "database": "已编辑（第{version}版）"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kechuang.matching import repository as repo
 from kechuang.matching import service, workflow
@@ -68,12 +68,20 @@ class MatchOut(BaseModel):
     title: str
     score: float
     lexical: float
-    matched_terms: list[Any]
-    matched_fields: list[Any]
-    synonyms: list[Any]
-    boosts: list[Any]
+    confidence: float = Field(description="idf-weighted share of the query's words the "
+                                          "record contains, 0–1")
+    strong: bool = Field(description="confidence at or above the calibrated threshold")
+    matched_terms: list[str] = Field(description="whole words of the query found")
+    matched_fields: list[str] = Field(description="title, text, keywords or industry")
+    synonyms: list[str]
+    boosts: list[str] = Field(description="field_fit or same_county")
     owner: str
     mark: MarkStateOut | None = None
+
+
+class ReasonOut(BaseModel):
+    kind: str = Field(description="achievement, expert, demand or industry")
+    text: str
 
 
 class RankedOut(BaseModel):
@@ -82,18 +90,23 @@ class RankedOut(BaseModel):
     id: int
     name: str
     score: float
-    reasons: list[str]
-    extra: str
+    reasons: list[ReasonOut]
+    why: str = Field(description="related (n related records), published_demands or "
+                                 "industry_fit")
+    related: int
     mark: MarkStateOut | None = None
 
 
 class DemandMatchesOut(BaseModel):
+    strong: bool = Field(description="at least one achievement or expert is a strong match; "
+                                     "otherwise the page offers the next steps")
     achievements: list[MatchOut]
     experts: list[MatchOut]
     institutes: list[RankedOut]
 
 
 class AchievementMatchesOut(BaseModel):
+    strong: bool
     demands: list[MatchOut]
     enterprises: list[RankedOut]
 

@@ -18,7 +18,7 @@ from kechuang.kit.errors import KechuangError
 if TYPE_CHECKING:
     from kechuang.matching.search import Mode
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 match_app = typer.Typer(help="技术供需匹配 Technology demand ↔ supply matching.",
                         no_args_is_help=True)
 DEFAULT_CACHE = Path("var/cache/matching")

@@ -18,17 +18,21 @@ import csv
 import hashlib
 import io
 import lzma
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kechuang.demo.names import EXPERT_FIELDS, GIVEN_CHARS, SURNAMES
+from kechuang.kit import rules
 from kechuang.matching import fields as fieldmap
 from kechuang.models import Enterprise, Expert, Institute
 from kechuang.models.matching import (
@@ -48,11 +52,85 @@ ATTRIBUTION = ("科技成果数据来自 ChinaXiv（中国科学院科技论文�
 
 @lru_cache(maxsize=1)
 def achievement_rows() -> tuple[tuple[str, str, str, str], ...]:
+    """(ChinaXiv id, title, abstract, keywords), titles and abstracts cleaned of the
+    conversion residue a reader must not see (:func:`clean_text`), each title once."""
     raw = resources.files("kechuang.matching").joinpath("data/achievements.csv.xz").read_bytes()
     text = lzma.decompress(raw).decode("utf-8")
     reader = csv.reader(io.StringIO(text))
     next(reader)
-    return tuple((r[0], r[1], r[2], r[3]) for r in reader if len(r) >= 4 and r[0])
+    rows, seen = [], set()
+    for r in reader:
+        if len(r) < 4 or not r[0]:
+            continue
+        abstract = clean_text(r[2])
+        title = _title_or_lead(clean_title(r[1]), abstract)
+        if title in seen:  # the preprint server holds some papers twice: list each once
+            continue
+        seen.add(title)
+        rows.append((r[0], title, abstract, r[3]))
+    return tuple(rows)
+
+
+def _title_or_lead(title: str, abstract: str) -> str:
+    """A title that the conversion lost (a footnote digit, a name, an affiliation) is
+    replaced by the abstract's first clause."""
+    if (len(re.findall(r"[\u4e00-\u9fff]", title)) >= 6 and "（1." not in title
+            and "关键词" not in title[:8]):
+        return title
+    lead = re.sub(r"^[；;\s]*(?:摘要\s*[:：]\s*)?(?:［?目的[/／意义」］\]]*)?", "", abstract)
+    lead = re.split(r"[。；;]", lead, maxsplit=1)[0]
+    return lead[:40] + ("…" if len(lead) > 40 else "")
+
+
+# The abstracts come from PDF conversion: titles carry footnote markers (``\*``), formulas as
+# LaTeX (``$\mathbf { N } _ { 2 }$O``) and, for some, the whole citation instead of a title.
+_MATH = re.compile(r"\$([^$]{1,200})\$")
+_COMMAND = re.compile(r"\\(?:math[a-z]+|text[a-z]*|operatorname|dot|bar|hat|tilde|left|right"
+                      r"|mathrm|boldsymbol|rm|bf|it)\b")
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε",
+          "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ",
+          "tau": "τ", "phi": "φ", "omega": "ω", "Delta": "Δ", "Omega": "Ω", "%": "%",
+          "times": "×", "pm": "±", "sim": "～", "leq": "≤", "geq": "≥", "circ": "°"}
+_SYMBOL = re.compile(r"\\({})\b|\\%".format("|".join(k for k in _GREEK if k != "%")))
+_CITATION = re.compile(r"^[^．.]{0,80}?等?[．.]\s*(?:19|20)\d\d[．.]\s*"
+                       r"(?P<title>[^．.]{4,200})[．.]")
+
+
+def _formula(match: re.Match[str]) -> str:
+    body = _COMMAND.sub("", match.group(1))
+    body = _SYMBOL.sub(lambda m: _GREEK.get(m.group(1) or "%", ""), body)
+    return re.sub(r"[{}_^\\\s]", "", body)
+
+
+def clean_text(text: str) -> str:
+    """Formulas written as LaTeX become plain text (``$\\mathbf { C O } _ { 2 }$`` → ``CO2``,
+    ``$\\beta$`` → ``β``); footnote markers ``\\*`` go."""
+    text = _MATH.sub(_formula, text).replace("\\~", "～")
+    text = re.sub(r"\s*\\?(?:cdot|nabla)\s*", "", text) if "cdot" in text or "nabla" in text \
+        else text
+    return re.sub(r"\s*\\?\*\s*", "", text) if "*" in text else text
+
+
+_TITLE_END = re.compile("影响|研究|机制|对策|分析|进展|应用|评价|评估|效果|作用|方法|模型|"
+                       "需要量|适宜水平|比较")
+
+
+def clean_title(title: str) -> str:
+    """:func:`clean_text`, and a citation string given as a title becomes the cited title
+    (``吴祺，余涛等．2016．海南电离层F区…观测.地球物理学报,…`` → ``海南电离层F区…观测``)."""
+    if "doi" in title.lower() or _CITATION.match(title):
+        found = _CITATION.match(title)
+        if found:
+            title = found.group("title")
+    title = title.split("\\~ ")[0]  # "…进展\~ 张成 耿照玉（…学院）": authors after the marker
+    if "」" in title:  # an author list glued on: "…的影响焦志强」王雪琴」…" (」 = superscript 1)
+        head = title.lstrip("」").split("」")[0]
+        ends = list(_TITLE_END.finditer(head))
+        title = head[:ends[-1].end()] if ends else re.sub(r"\s+\S{1,4}$", "", head)
+    title = re.sub(r"^[；;\s]*\d\s+", "", title)  # a footnote digit: "1 饲粮…"
+    title = re.sub(r"^[；;\s]*\d*摘要\s*[:：]\s*", "", title)  # "摘要：本试验…"
+    title = clean_text(title).replace("\\~", "～").replace("\\", "")
+    return re.sub(r"\s{2,}", " ", title).strip(" \u3000～~")
 
 
 def _h(value: str) -> int:
@@ -170,6 +248,35 @@ _POSITIONS = (("工艺工程师", "材料工程"), ("研发工程师", "机械�
 _CHAINS = ("冶金新材料", "高端装备", "新能源", "集成电路", "纺织服装", "生物医药", "数字经济")
 
 
+class LabelledDemand(BaseModel):
+    """A demo demand with its known answer (``data/labelled_demands.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    description: str
+    targets: str
+    expect_top: list[str] = []
+    abstain: bool = False
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> LabelledDemand:
+        if self.abstain == bool(self.expect_top):
+            raise ValueError("give either expect_top or abstain: true")
+        return self
+
+
+class LabelledDemands(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    demands: list[LabelledDemand]
+
+
+@lru_cache(maxsize=1)
+def labelled_demands() -> tuple[LabelledDemand, ...]:
+    path = Path(str(resources.files("kechuang.matching").joinpath(
+        "data/labelled_demands.yaml")))
+    return tuple(rules.load(path, LabelledDemands).demands)
+
+
 def _utc(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, 2, 0, tzinfo=UTC)
 
@@ -191,6 +298,7 @@ def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> 
             by_field.setdefault(code, []).append((inst_id, region))
         everyone = [(i, r) for i, _, r in institutes]
         rows = []
+        answers = tuple(t for d in labelled_demands() for t in d.expect_top)
         for n, (xid, title, abstract, keywords) in enumerate(achievement_rows()):
             tech = fm.classify(title, abstract, keywords)
             h = _h(xid)
@@ -210,7 +318,8 @@ def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> 
                 if tech else "", "tech_field": tech, "maturity": maturity, "trl": trl,
                 "patent_numbers": [], "transfer_modes": modes, "price_min": lo,
                 "price_max": lo * 3 if lo is not None else None,
-                "visibility": "bureau_only" if (h >> 32) % 20 == 0 else "public",
+                "visibility": "public" if (h >> 32) % 20 or title.startswith(answers)
+                else "bureau_only",  # the labelled demands' answers stay public
                 "source": SOURCE, "created_by": None, "created_at": stamp,
                 "updated_at": stamp})
             if len(rows) == 2000:
@@ -262,6 +371,16 @@ def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> 
                     "count": int(rng.integers(1, 6)),
                     "industry_chain": _CHAINS[int(rng.integers(0, len(_CHAINS)))],
                     "region_code": region, "status": "open", "created_at": stamp})
+    for k, labelled in enumerate(labelled_demands() if ents else ()):
+        # written by enterprises spread over the county, after the templated ones
+        ent_id, _name, industry, region = ents[(k * 7919 + 13) % len(ents)]
+        demand_rows.append({
+            "enterprise_id": ent_id, "title": labelled.title,
+            "description": labelled.description, "targets": labelled.targets,
+            "industry_code": industry, "region_code": region,
+            "budget_min": Decimal(50 + 10 * k), "budget_max": Decimal(100 + 20 * k),
+            "deadline": today + timedelta(days=90 + 30 * k), "visibility": "public",
+            "status": "open", "created_by": None, "created_at": stamp, "updated_at": stamp})
     for table, rows_ in ((TechDemand, demand_rows), (ServiceRequest, req_rows),
                          (TalentPosition, pos_rows)):
         if rows_:

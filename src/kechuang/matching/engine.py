@@ -19,6 +19,8 @@ with changes made anywhere, and a rolled-back change never reaches it. A full re
 
 Boosts: ``score = bm25f × (1 + field_boost · fits + region_boost · same_county)`` where
 ``fits`` says the supply's technology field serves the demand's industry (field_map.yaml).
+Boosts go to strong matches only (``rules/confidence.yaml``), so a boost never lifts a weak
+candidate over a strong one; without boosts the order is plain BM25F.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kechuang.kit.errors import InvalidInput
+from kechuang.matching import confidence
 from kechuang.matching import fields as fieldmap
 from kechuang.matching import repository as repo
 from kechuang.matching import text as textmod
@@ -51,10 +54,10 @@ KINDS = ("achievement", "demand", "expert")
 #: a change stamped up to this long before the previous read is re-read (late commits)
 SAFETY_WINDOW = timedelta(minutes=5)
 INDEXED_DEMAND_STATUSES = ("open", "matched")
-FIELD_LABELS = {"title": "标题", "text": "正文", "keywords": "关键词", "industry": "行业/领域"}
 #: candidates re-ranked with boosts (a boost can lift a candidate at most this far)
 DEPTH = 200
-SNAPSHOT_VERSION = 1
+#: bumped whenever text analysis changes (a snapshot of other terms is rebuilt)
+SNAPSHOT_VERSION = 2
 log = logging.getLogger(__name__)
 
 
@@ -104,17 +107,22 @@ class Match:
     title: str
     score: float
     lexical: float
-    terms: list[str]
-    fields: list[str]
+    terms: list[str]  # whole words of the query found in the record, strongest first
+    fields: list[str]  # codes: title, text, keywords, industry
     synonyms: list[str]
-    boosts: list[str]
+    boosts: list[str]  # codes: field_fit, same_county
     owner: str = ""
     owner_id: int | None = None
     owner_kind: str = ""
+    #: the idf-weighted share of the query's words the record contains (0–1)
+    confidence: float = 0.0
+    #: confidence at or above the calibrated threshold (rules/confidence.yaml)
+    strong: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "title": self.title,
                 "score": round(self.score, 4), "lexical": round(self.lexical, 4),
+                "confidence": round(self.confidence, 4), "strong": self.strong,
                 "matched_terms": self.terms, "matched_fields": self.fields,
                 "synonyms": self.synonyms, "boosts": self.boosts, "owner": self.owner}
 
@@ -355,10 +363,13 @@ class RegistryMatcher:
         fits = self.fields.fields_for_industry(industry_code)
         fitting_prefixes = self.fields.industry_prefixes(tech_field)
         county = county_of(region_code)
+        hits = [h for h in hits if not (exclude and h.doc_id in exclude)]
+        # boosts (same field, same county) go to strong candidates only: they reorder
+        # matches of like quality but never lift a weak candidate over a strong one
+        strong: list[bool] = (index.coverage(query, [h.doc_id for h in hits])
+                              >= confidence.rule().strong_coverage).tolist() if hits else []
         ranked: list[tuple[float, str, float, list[str]]] = []
-        for hit in hits:
-            if exclude and hit.doc_id in exclude:
-                continue
+        for hit, is_strong in zip(hits, strong, strict=True):
             meta = part.meta[hit.doc_id]
             boost, why = 1.0, []
             if kind == "demand":
@@ -366,12 +377,12 @@ class RegistryMatcher:
                     meta.industry_code.startswith(p) for p in fitting_prefixes))
             else:
                 fit = bool(meta.tech_field and meta.tech_field in fits)
-            if fit:
+            if fit and is_strong:
                 boost += self.fields.field_boost
-                why.append("领域契合")
-            if county and county_of(meta.region) == county:
+                why.append("field_fit")
+            if county and county_of(meta.region) == county and is_strong:
                 boost += self.fields.region_boost
-                why.append("同一区县")
+                why.append("same_county")
             ranked.append((hit.score * boost, hit.doc_id, hit.score, why))
         ranked.sort(key=lambda r: (-r[0], int(r[1])))
         out = []
@@ -379,9 +390,9 @@ class RegistryMatcher:
             ex = index.explain(query, doc_id)
             meta = part.meta[doc_id]
             out.append(Match(kind, int(doc_id), meta.title, score, lexical,
-                             ex.matched_terms()[:12],
-                             [FIELD_LABELS.get(f, f) for f in ex.fields()], ex.synonyms, why,
-                             meta.owner, meta.owner_id, meta.owner_kind))
+                             ex.words[:12], ex.fields(), ex.synonyms, why,
+                             meta.owner, meta.owner_id, meta.owner_kind,
+                             confidence=ex.coverage, strong=confidence.is_strong(ex.coverage)))
         return out
 
 

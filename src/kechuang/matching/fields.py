@@ -16,8 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
 
 _CLC = re.compile(r"(?:分类号|分类|中图)[^A-Z]{0,6}([A-Z]{1,2}\d*)")
@@ -95,11 +94,8 @@ _PATTERNS: dict[int, tuple[FieldMap, re.Pattern[str], dict[str, list[int]]]] = {
 
 
 def parse(raw: str, where: str) -> FieldMap:
-    try:
-        data = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"领域映射 {where} 不是有效的 YAML：{exc}",
-                           f"Field map {where} is not valid YAML: {exc}") from exc
+    # the one rule loader: file, line and key in its errors, duplicate keys refused
+    data = rules.parse_yaml(raw, where) or {}
     items = data.get("fields") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise InvalidInput(f"领域映射 {where} 须有非空的 fields: 列表。",

@@ -106,6 +106,13 @@ class Explanation:
     score: float
     terms: list[tuple[str, str, float]]  # (term as read, field, contribution)
     synonyms: list[str]  # dictionary terms that were added to the query and matched
+    #: whole words of the query found in the document, most contributing first (never the
+    #: character bigrams, which are fragments such as 膜的 to a reader)
+    words: list[str] = field(default_factory=list)
+    #: the idf-weighted share of the query's words the document contains, 0–1: how much of
+    #: what was asked the document speaks about (the matcher's confidence, calibrated in
+    #: rules/confidence.yaml)
+    coverage: float = 0.0
 
     def matched_terms(self) -> list[str]:
         return list(dict.fromkeys(t for t, _, _ in self.terms))
@@ -725,6 +732,28 @@ class LexicalIndex:
     def alive_mask(self) -> npt.NDArray[np.bool_]:
         return self._alive[:len(self._row_ids)]
 
+    def coverage(self, query: str, doc_ids: list[str]) -> FloatArray:
+        """For each document, the idf-weighted share of the query's own words it contains —
+        :attr:`Explanation.coverage` for many documents at once (one membership test per
+        query word, not one explanation per document)."""
+        rows = np.array([self._rows[d] for d in doc_ids], dtype=np.int64)
+        found = np.zeros(len(rows))
+        weights, _ = self.query_terms(query)
+        own = set(self._analyse(query))
+        asked = 0.0
+        for term, qw in weights.items():
+            if term.startswith(textmod.BIGRAM_PREFIX) or term not in own:
+                continue
+            tid = self._vocab.get(term)
+            if tid is None:
+                asked += qw * self._idf(0)
+                continue
+            term_rows, _, _ = self._term_scores(tid)
+            idf = self._idf(len(term_rows))
+            asked += qw * idf
+            found += qw * idf * np.isin(rows, term_rows)
+        return found / asked if asked > 0 else found
+
     def explain(self, query: str, doc_id: str) -> Explanation:
         """Each query term the document contains, the field, and its contribution."""
         row = self._rows.get(doc_id)
@@ -734,17 +763,29 @@ class LexicalIndex:
         syn_terms = {t for m in added for t in self._analyse(m)}
         terms: list[tuple[str, str, float]] = []
         matched_syn: list[str] = []
+        own = set(self._analyse(query))
+        words: list[tuple[float, str]] = []
+        asked = found = 0.0  # idf mass of the query's own words, and of those found
         total = 0.0
         for term, qw in weights.items():
+            is_word = not term.startswith(textmod.BIGRAM_PREFIX) and term in own
             tid = self._vocab.get(term)
             if tid is None:
+                if is_word:  # a word no document has: asked for, found nowhere
+                    asked += qw * self._idf(0)
                 continue
             rows, sat, per_field = self._term_scores(tid)
+            idf = self._idf(len(rows))
+            if is_word:
+                asked += qw * idf
             pos = np.searchsorted(rows, row)
             if pos >= len(rows) or rows[pos] != row:
                 continue
-            contribution = qw * self._idf(len(rows)) * float(sat[pos])
+            contribution = qw * idf * float(sat[pos])
             total += contribution
+            if is_word:
+                found += qw * idf
+                words.append((contribution, term))
             field_tf = {f: float(v[pos]) for f, v in per_field.items() if v[pos] > 0}
             tf_sum = sum(field_tf.values())
             for f, v in field_tf.items():
@@ -752,4 +793,7 @@ class LexicalIndex:
             if term in syn_terms:
                 matched_syn.extend(m for m in added if term in self._analyse(m))
         terms.sort(key=lambda t: -t[2])
-        return Explanation(doc_id, total, terms, list(dict.fromkeys(matched_syn)))
+        words.sort(key=lambda w: (-w[0], w[1]))
+        return Explanation(doc_id, total, terms, list(dict.fromkeys(matched_syn)),
+                           words=[w for _, w in words],
+                           coverage=found / asked if asked > 0 else 0.0)

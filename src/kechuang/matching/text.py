@@ -44,7 +44,18 @@ _STOP = """
 a an the of and or in on for to with by from at as is are was were be this that these
 we our it its
 """
-STOP_WORDS: frozenset[str] = frozenset(_STOP.split())
+# The language of requirements, in which enterprises write every demand ("要求…高于…",
+# "希望…达到…", "研发…方案"): it says how much and how soon, never what about, so it must not
+# make a demand match an achievement that happens to use the same verbs (issue 11, item 5).
+# Dropped as words and as the bigram that spells the same two characters.
+_REQUIREMENT = """
+高于 低于 不低于 不高于 大于 小于 超过 不少于 不超过 以上 以下 左右 达到 实现 满足 要求 需要
+需求 希望 寻求 急需 期望 提高 提升 降低 减少 研发 开发 研制 解决 方案 问题 难题 目前 现有
+当前 我公司 公司 客户 整体 合作 能够 达 约
+"""
+REQUIREMENT_WORDS: frozenset[str] = frozenset(_REQUIREMENT.split())
+STOP_WORDS: frozenset[str] = frozenset(_STOP.split()) | REQUIREMENT_WORDS
+_STOP_PAIRS: frozenset[str] = frozenset(w for w in STOP_WORDS if len(w) == 2)
 
 _lock = threading.Lock()
 _tokenizer: Any = None
@@ -106,7 +117,7 @@ def analyse(text: str, *, bigrams: bool = True, words: bool = True) -> list[str]
                 continue
             for i in range(len(run) - 1):
                 pair = run[i:i + 2]
-                if pair[0] in STOP_WORDS and pair[1] in STOP_WORDS:
+                if (pair[0] in STOP_WORDS and pair[1] in STOP_WORDS) or pair in _STOP_PAIRS:
                     continue
                 terms.append(BIGRAM_PREFIX + pair)
     return terms

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.kit.errors import InvalidInput
+from kechuang.matching import confidence, imports, service, workflow
 from kechuang.matching import i18n as _i18n  # noqa: F401  (registers the UI strings)
-from kechuang.matching import imports, service, workflow
 from kechuang.matching import repository as repo
 from kechuang.matching.demo import ATTRIBUTION
 from kechuang.matching.engine import engine_of, matcher_for
@@ -148,8 +149,9 @@ def demand_status(db: DB, actor: CurrentActor, demand_id: RecordId,
 @router.get("/matching/demands/{demand_id}/matches", dependencies=[allow(DEMAND_EDITORS)])
 def demand_matches(request: Request, db: DB, actor: CurrentActor, demand_id: RecordId):
     result = workflow.for_demand(db, actor, demand_id)
-    return render(request, "matching/_demand_matches.html",
-                  {"m": result, "demand_id": demand_id, **_labels()})
+    return render(request, "matching/_demand_matches.html", {
+        "m": result, "demand_id": demand_id, **_labels(),
+        **_weak_context(_demand_next_steps(actor, result.title))})
 
 
 @router.post("/matching/demands/{demand_id}/marks", dependencies=[allow(DEMAND_EDITORS)])
@@ -213,7 +215,24 @@ def achievement_visibility(db: DB, actor: CurrentActor, achievement_id: RecordId
             dependencies=[allow(ACH_EDITORS)])
 def achievement_matches(request: Request, db: DB, actor: CurrentActor, achievement_id: RecordId):
     result = workflow.for_achievement(db, actor, achievement_id)
-    return render(request, "matching/_achievement_matches.html", {"m": result, **_labels()})
+    steps = [(f"/matching/demands?{urlencode({'q': result.title})}", "matching.weak.demands")]
+    return render(request, "matching/_achievement_matches.html",
+                  {"m": result, **_labels(), **_weak_context(steps)})
+
+
+def _weak_context(next_steps: list[tuple[str, str]]) -> dict[str, Any]:
+    """What ``_weak.html`` shows when no candidate is strong: the calibrated threshold and
+    the next steps open to this user."""
+    return {"threshold": confidence.rule().strong_coverage, "next_steps": next_steps}
+
+
+def _demand_next_steps(actor: Actor, title: str) -> list[tuple[str, str]]:
+    """Widen the search, ask a commissioner, publish the demand as a challenge: an
+    enterprise proposes it from its own page, the bureau publishes it from the programs."""
+    return [(f"/matching/achievements?{urlencode({'q': title})}", "matching.weak.widen"),
+            ("/matching/services", "matching.weak.commissioner"),
+            ("/programs/mine" if actor.role == "enterprise" else "/programs",
+             "matching.weak.challenge")]
 
 
 # --------------------------------------------------------------------------- imports

@@ -16,7 +16,7 @@ from kechuang.kit.errors import KechuangError
 from kechuang.kit.safe_export import write_csv
 from kechuang.monitoring import reports, service
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 monitoring_app = typer.Typer(help="指标监测与重点任务调度 Regional indicators and key tasks.",
                              no_args_is_help=True)
 
