@@ -386,3 +386,18 @@ def test_a_failed_demo_leaves_nothing_behind(db_factory: Any) -> None:
     # and the database still works: a retry succeeds
     summary = initialise(engine, demo=200, seed=5)
     assert summary["enterprises"] == 200
+
+
+def test_the_demo_publishes_the_county_points_list_that_pages_read(demo: Engine) -> None:
+    """The points list is scored with the county's system and published while the demo
+    loads, so 积分贷 lines, tiers and pushes have points to work from."""
+    from kechuang.models.finance import FinanceNeed
+    from kechuang.models.scoring import ScoringRun
+
+    with unit_of_work(demo) as s:
+        runs = s.scalars(select(ScoringRun)).all()
+        assert [(r.system_id, r.published, r.region_code) for r in runs] == [
+            ("zjg-points", True, "320582")]
+        lines = s.scalar(select(func.count()).select_from(FinanceNeed).where(
+            FinanceNeed.status == "open", FinanceNeed.credit_line_wan.is_not(None)))
+        assert lines and lines > 0

@@ -202,3 +202,18 @@ def test_quarter_export_is_formula_safe(engine, scene):
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
     assert any(isinstance(v, str) and "HYPERLINK" in v for v in values)
     _ = (date, timedelta)
+
+
+def test_without_a_points_line_the_enterprise_sees_which_conditions_are_unmet(app, scene):
+    """No published points list in the test county: no 积分贷 line, and the page says why
+    with the points_loan policy's own gap sentences instead of a bare "no suggestion"."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import login
+
+    ent = TestClient(app)
+    login(ent, "ent1")
+    page = ent.get("/finance/me").text
+    assert "credit-gaps" in page, page[page.find("积分贷"):page.find("积分贷") + 600]
+    gaps = page.split('data-testid="credit-gaps"')[1].split("</ul>")[0]
+    assert "缺少数据" in gaps and "积分" in gaps  # no published list: the points are missing

@@ -381,7 +381,9 @@ def test_latest_run_and_runs_of_are_scoped(demo: Engine) -> None:
         latest = repo.latest_run(s, admin, "zjg-points")
         assert latest is not None and latest.id == run_id
         assert repo.latest_run(s, other_county_admin(), "zjg-points") is None
-        assert repo.latest_run(s, admin, "zjg-points", published_only=True) is None
+        published = repo.latest_run(s, admin, "zjg-points", published_only=True)
+        assert published is not None and published.id != run_id  # the demo's published list
+        assert published.published and not s.get(ScoringRun, run_id).published
         town = user_actor(demo, "staff_yangshe")
         got = repo.latest_run(s, town, "zjg-points")
         assert got is not None and got.id == run_id

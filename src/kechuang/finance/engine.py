@@ -27,6 +27,7 @@ import pandas as pd
 from kechuang.finance.parameters import MATCH_PARTS, VERDICTS, MatchRules, PoolRules
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy.engine import evaluate
+from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, SourceMap, read_yaml, validate_policy
 from kechuang.policy.runs import prepare_frame
 
@@ -414,6 +415,22 @@ def credit_verdicts(data: pd.DataFrame, lp: LoadedPolicy, as_of: date) -> dict[i
         return {}
     ev, ids = _loan_eval(data, lp, as_of)
     return {int(e): str(v) for e, v in zip(ids, ev.verdict, strict=True)}
+
+
+def credit_gaps(data: pd.DataFrame, lp: LoadedPolicy, as_of: date,
+                uscc: str) -> tuple[list[str], list[str]]:
+    """What stands between one enterprise and a 积分贷 line: the policy's gap sentences of
+    its unmet conditions (as on its policy page) and the missing inputs (atoms such as
+    ``points_tier``) that leave a condition undecided."""
+    if not len(data):
+        return [], []
+    frame, _, _ = prepare_frame(data, as_of)
+    if uscc not in set(frame.uscc):
+        return [], []
+    ev = evaluate(lp, frame, as_of)
+    missing = str(ev.missing[ev.index(uscc)] or "")
+    return ([g.text for g in gaps_for(ev, uscc, all_unmet=True)],
+            [a for a in missing.split(";") if a])
 
 
 def credit_lines(

@@ -70,7 +70,7 @@ from kechuang.models.finance import (
 )
 from kechuang.policy.loader import get_policy
 from kechuang.policy.runs import input_codes, input_years
-from kechuang.policy.service import policy_inputs
+from kechuang.policy.service import describe_missing, policy_inputs
 
 Progress = Callable[[str, int, int], None]
 KIND_LABELS = {
@@ -624,20 +624,26 @@ def _store_lines(
 
 
 def credit_line_for(
-    session: Any, actor: Actor, enterprise_id: int
-) -> tuple[Decimal | None, str | None, str]:
-    """The enterprise's own 积分贷 line now (for its page): (line, tier, verdict)."""
+    session: Any, actor: Actor, enterprise_id: int, uscc: str
+) -> tuple[Decimal | None, str | None, str, list[str | tuple[str, str]]]:
+    """The enterprise's own 积分贷 line now (for its page): (line, tier, verdict, and without
+    a line what stands in the way: the unmet conditions' gap sentences, then the missing
+    inputs named in the user's terms)."""
     lp = get_policy("points_loan")
     as_of = today()
     data = policy_inputs(
         session, actor, input_years(as_of), enterprise_ids=[enterprise_id], codes=input_codes([lp])
     )
     if not len(data):
-        return None, None, "insufficient_data"
+        return None, None, "insufficient_data", []
     lines = engine.credit_lines(data, lp, as_of)
     line, tier = lines.get(enterprise_id, (None, None))
     verdict = engine.credit_verdicts(data, lp, as_of).get(enterprise_id, "insufficient_data")
-    return line, tier, verdict
+    if line is not None:
+        return line, tier, verdict, []
+    sentences, missing = engine.credit_gaps(data, lp, as_of, uscc)
+    return line, tier, verdict, [*sentences, *(("missing", describe_missing(a))
+                                               for a in missing)]
 
 
 # --------------------------------------------------------------------------- reasons
@@ -726,7 +732,7 @@ def enterprise_home(session: Any, actor: Actor, locale: str = "zh") -> dict[str,
         for n in needs
     ]
     current = next((n for n in need_views if month and n.month == month.month), None)
-    line, tier, verdict = credit_line_for(session, actor, eid)
+    line, tier, verdict, gaps = credit_line_for(session, actor, eid, ent.uscc)
     now = utcnow()
     consents = [
         {"consent": c, "bank": b, "active": c.revoked_at is None and _aware(c.expires_at) > now}
@@ -742,6 +748,7 @@ def enterprise_home(session: Any, actor: Actor, locale: str = "zh") -> dict[str,
         "credit_line": line,
         "points_tier": tier,
         "credit_verdict": verdict,
+        "credit_gaps": gaps,
         "consents": consents,
         "banks": repo.banks_on_path(session, repo.region_path(session, ent.region_code) or "/"),
         "matched_banks": matched_banks,

@@ -30,7 +30,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-SUBSCRIBER_MODULES = ("kechuang.push.subscribers", "kechuang.tiers.subscribers",
+# lists first: the demo's published points list is what the later demo subscribers read
+SUBSCRIBER_MODULES = ("kechuang.lists.subscribers", "kechuang.push.subscribers",
+                      "kechuang.tiers.subscribers",
                       "kechuang.carbon.subscribers", "kechuang.monitoring.subscribers",
                       "kechuang.programs.subscribers", "kechuang.finance.subscribers",
                       "kechuang.vouchers.subscribers",
