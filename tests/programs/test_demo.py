@@ -63,3 +63,30 @@ def test_demo_challenges_fill_every_page(demo):
     assert states[f"ZJG-JB-{year}-03"] == "proposed"
     race = calls[f"ZJG-SM-{year}-01"]
     assert race.current_gate == 1 and race.state == "decided"
+
+
+def test_the_demo_challenge_in_review_is_decided_by_the_bureau_and_funds_the_winner(
+        db_factory) -> None:  # type: ignore[no-untyped-def]
+    """Programs' demo sends a closed challenge to expert review, the review demo submits most
+    reviews; the bureau's "record the decision" hands the ranking back to that very call."""
+    from sqlalchemy import select
+
+    from kechuang.models.programs import ProgramApplication, ProgramCall
+    from kechuang.models.review import ReviewRound
+    from kechuang.review import service as review
+
+    engine = db_factory.engine(seeded=False)
+    initialise(engine, demo=300, seed=20240601)
+    with unit_of_work(engine) as s:
+        r = s.scalar(select(ReviewRound))
+        call = s.get(ProgramCall, r.call_id)
+        assert call is not None and call.state == "review" and r.status == "assigned"
+        county = Actor(username="admin", role="bureau_admin", region_code=call.region_code,
+                       region_path="/320000/320500/320582/")
+        review.do_record_decision(s, county, r.id)
+    with unit_of_work(engine) as s:
+        call = s.get(ProgramCall, call.id)
+        assert call.state == "decided"
+        states = sorted(a.state for a in s.scalars(select(ProgramApplication).where(
+            ProgramApplication.call_id == call.id)))
+        assert states.count("funded") == 1 and states.count("not_funded") == 3

@@ -81,3 +81,43 @@ def test_expert_maintains_own_profile(engine: Engine, client, login_as) -> None:
     with unit_of_work(engine) as s:
         p = s.scalars(select(ReviewExpertProfile)).one()
         assert p.load_cap == 4 and p.collaborations[0]["year"] == 2025
+
+
+def test_expert_maintains_own_profile_through_the_page(engine: Engine, client, login_as) -> None:  # type: ignore[no-untyped-def]
+    from kechuang.models import Expert
+    from kechuang.models.review import ReviewExpertProfile
+
+    token = login_as("expert")
+    page = client.get("/review/profile")
+    assert page.status_code == 200 and 'data-testid="profile-form"' in page.text
+    r = client.post("/review/profile", data={
+        "csrf_token": token, "keywords": "集成电路，封装 散热", "discipline_codes": "510.30",
+        "affiliation": "苏州大学",
+        "collaborations": "张家港某某科技有限公司，2024\n\n江南大学, 2022",
+        "available": "true", "load_cap": "6"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review/profile?saved=1"
+    with unit_of_work(engine) as s:
+        expert_id = s.scalar(select(Expert.id).where(Expert.code == "EXP-1"))
+        row = s.get(ReviewExpertProfile, expert_id)
+        assert row is not None and row.keywords == ["集成电路", "封装", "散热"]
+        assert row.collaborations == [{"name": "张家港某某科技有限公司", "year": 2024},
+                                      {"name": "江南大学", "year": 2022}]
+        assert row.load_cap == 6 and row.available is True
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "review.profile_updated")) == 1
+    page = client.get("/review/profile?saved=1").text
+    assert 'data-testid="saved"' in page and "江南大学，2022" in page
+    # a bad line is named, in Chinese, and nothing changes
+    r = client.post("/review/profile", data={
+        "csrf_token": token, "keywords": "x", "collaborations": "苏州大学，2024\n没有年份",
+        "load_cap": "6"})
+    assert r.status_code == 422 and "合作记录第 2 行" in r.text
+    r = client.post("/review/profile", data={"csrf_token": token, "load_cap": "-1"})
+    assert r.status_code == 422 and "每轮评审上限" in r.text
+    with unit_of_work(engine) as s:
+        assert s.get(ReviewExpertProfile, expert_id).keywords == ["集成电路", "封装", "散热"]
+    client.get("/lang/en")
+    english = client.get("/review/profile").text
+    body = english.split("<main", 1)[-1]
+    labels = re.sub(r'value="[^"]*"|<textarea[^>]*>[^<]*</textarea>', "", body)
+    assert not CJK.search(re.sub(r"<[^>]+>", " ", labels).replace("江南大学", ""))

@@ -20,6 +20,8 @@ ROUTES: dict[str, set[str]] = {
     "POST /review/rounds/{round_id}/assign": BUREAU,
     "POST /review/rounds/{round_id}/decision": BUREAU,
     "GET /review/my": EXPERT,
+    "GET /review/profile": EXPERT,
+    "POST /review/profile": EXPERT,
     "GET /review/assignments/{assignment_id}": EXPERT,
     "POST /review/assignments/{assignment_id}/review": EXPERT,
     "POST /review/assignments/{assignment_id}/conflict": EXPERT,

@@ -127,6 +127,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{line} 万元（积分榜：{tier}）",
         "{line} ×10k CNY (points list: {tier})",
     ),
+    "finance.credit_line.no_suggestion": (
+        "无建议额度（未进入积分榜或不符合积分贷条件）",
+        "No suggested line (not on the points list, or the points-loan conditions not met)"),
     "finance.credit_line.missing": ("缺少数据：{what}", "Missing data: {what}"),
     "finance.credit_line.none": (
         "暂无建议额度（{verdict}）：需进入最新发布的积分榜且符合积分贷条件",

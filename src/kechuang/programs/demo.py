@@ -221,6 +221,24 @@ def _challenges(session: Session, actor: Actor, rng: np.random.Generator, county
     session.flush()
     service.do_pay_tranche(session, actor, winner.id, 1, at=_utc(today - timedelta(days=30)))
 
+    # a challenge in expert review: closed with four bids past the formal check and sent to
+    # the review package (programs.review_requested opens the round and assigns reviewers);
+    # the review demo submits most reviews and the decision is the bureau's to record
+    in_review = service.do_create_call(session, actor, jb.id, CallIn(
+        code=f"ZJG-JB-{year}-04", title="工业园区高盐废水资源化处理技术攻关",
+        closes_on=today + timedelta(days=1), problem=(
+            "化工园区高含盐废水处置成本高、结晶盐难以利用；攻克分盐结晶与资源化利用工艺，"
+            "实现吨水处理成本下降三成。"),
+        kpis=[{"name": "吨水处理成本降幅", "target": "≥ 30", "unit": "%"},
+              {"name": "结晶盐纯度", "target": "≥ 98.5", "unit": "%"}],
+        budget_cap=Decimal("1000000"), cofunding=Decimal("600000")))
+    in_review.state = "closed"
+    in_review.opens_at = _utc(today - timedelta(days=50))
+    in_review.closes_at = engine.deadline_utc(today - timedelta(days=5))
+    _bids(session, in_review, bidders[:4], today - timedelta(days=12), "checked")
+    session.flush()
+    service.do_call_action(session, actor, in_review.id, "request_review")
+
     # 企业出题 waiting for the bureau
     proposed = 0
     if demands:
@@ -262,7 +280,8 @@ def _challenges(session: Session, actor: Actor, rng: np.random.Generator, county
     teams[2].state = "terminated"  # stopped at gate 1
     for a in teams[:2]:
         service.do_pay_tranche(session, actor, a.id, 2, at=_utc(today - timedelta(days=20)))
-    return {"challenges": 3 + proposed, "bids": len(apps) + len(teams) + 3}
+    return {"challenges": 4 + proposed, "bids": len(apps) + len(teams) + 7,
+            "in_review_call": in_review.id}
 
 
 def _force(call: ProgramCall, state: str, decided: date) -> None:

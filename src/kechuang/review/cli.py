@@ -2,9 +2,11 @@
 
 ``review assign`` is the file contract of issue 12 (docs/cli/review.md): it reads and checks
 every file before any work, prints a JSON summary on stdout and writes ASSIGNMENT.csv
-atomically. Exit codes: 0 assigned; 1 infeasible (the applications that cannot get ``k``
-reviewers and the binding constraint, in Chinese on stderr and in the JSON); 2 bad input
-(file, row and column named; nothing written).
+atomically. Exit codes, as for every command (docs/cli.md): 0 assigned (JSON summary on
+stdout); 1 not assigned — infeasible (the applications that cannot get ``k`` reviewers and
+the binding constraint, in Chinese on stderr, and the JSON with ``status: "infeasible"`` on
+stdout) or bad input (file, row and column or the option named on stderr, nothing on
+stdout, nothing written). Typer's own usage errors (an option missing) exit 2.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ review_app = typer.Typer(help="专家评审 Expert review: reviewer assignment, 
                          no_args_is_help=True)
 
 EXIT_INFEASIBLE = 1
-EXIT_BAD_INPUT = 2
+#: invalid input is exit 1 like every command (docs/cli.md); stdout stays empty, which
+#: tells it apart from an infeasible instance (JSON on stdout)
+EXIT_BAD_INPUT = 1
 
 
 def register(app: typer.Typer) -> None:

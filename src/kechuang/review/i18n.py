@@ -39,6 +39,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.overdue": ("逾期未评", "Overdue reviews"),
     "review.none_overdue": ("没有逾期未评的任务", "No overdue review"),
     "review.my": ("我的评审任务", "My review assignments"),
+    "review.stage.application": ("申报评审", "Application review"),
+    "review.stage.gate": ("第 {n} 关口评审", "Gate {n} review"),
+    "review.solver.optimal": ("最优分配", "Optimal assignment"),
+    "review.solver.feasible": ("可行分配（公平优先，已达时限）",
+                               "Feasible assignment (fair mode, time limit)"),
+    "review.solver.infeasible": ("无法满足", "Infeasible"),
+    "review.profile": ("我的评审信息", "My review profile"),
+    "review.profile.hint": (
+        "关键词与学科决定为您分配哪些申请；工作单位与合作记录用于回避利益冲突"
+        "（与申请单位同单位、近年合作过的单位或人员不会分配给您）。修改会留痕。",
+        "Keywords and disciplines decide which applications you are assigned; your "
+        "organisation and past collaborations are checked for conflicts of interest (an "
+        "application of the same organisation, or of a recent partner, is never assigned to "
+        "you). Changes are audited."),
+    "review.profile.saved": ("已保存", "Saved"),
+    "review.profile.keywords": ("研究方向关键词（空格或逗号分隔）",
+                                "Keywords of your fields (separated by spaces or commas)"),
+    "review.profile.disciplines": ("学科代码（空格或逗号分隔）",
+                                   "Discipline codes (separated by spaces or commas)"),
+    "review.profile.affiliation": ("工作单位", "Organisation"),
+    "review.profile.collaborations": ("合作记录（每行一条：单位或姓名，年份）",
+                                      "Past collaborations (one per line: organisation or "
+                                      "person, year)"),
+    "review.profile.collaborations_example": ("例：苏州大学，2024",
+                                              "e.g. Soochow University, 2024"),
+    "review.profile.available": ("本期可参加评审", "Available for review this period"),
+    "review.profile.load_cap": ("每轮评审上限（项）", "Most applications per round"),
+    "review.profile.save": ("保存", "Save"),
     "review.my_none": ("暂无评审任务", "No assignment yet"),
     "review.reviewed": ("已提交", "Submitted"),
     "review.pending": ("待评审", "To review"),

@@ -91,6 +91,13 @@ def round_by_call(session: Session, call_id: int, stage: str) -> ReviewRound | N
                                                     ReviewRound.stage == stage))
 
 
+def latest_open_round(session: Session, region_code: str) -> ReviewRound | None:
+    """The newest round of the region still waiting for reviews or a decision."""
+    return session.scalar(select(ReviewRound).where(
+        ReviewRound.region_code == region_code, ReviewRound.status.in_(("open", "assigned")))
+        .order_by(ReviewRound.id.desc()).limit(1))
+
+
 def add_round(session: Session, values: dict[str, Any],
               subjects: Sequence[dict[str, Any]]) -> ReviewRound:
     r = ReviewRound(**values)

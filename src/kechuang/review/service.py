@@ -28,7 +28,7 @@ from kechuang.matching.index import Document, FieldSpec, LexicalIndex, Params
 from kechuang.matching.text import MAX_QUERY_CHARS
 from kechuang.models.review import ReviewRound, ReviewSubject
 from kechuang.review import engine, repository
-from kechuang.review.schemas import ReviewRules, Rubric
+from kechuang.review.schemas import ProfileOut, ReviewRules, Rubric
 
 HERE = Path(__file__).parent
 RULES_FILE = HERE / "rules" / "review.yaml"
@@ -441,6 +441,20 @@ def do_update_profile(session: Session, actor: Actor, expert_id: int, *,
     audit.record(session, actor, "review.profile_updated", "expert", expert_id,
                  before={"load_cap": before.load_cap} if before else None,
                  after={"keywords": keywords, "available": available, "load_cap": load_cap})
+
+
+def my_profile(session: Session, actor: Actor) -> ProfileOut:
+    """The expert's own review profile (defaults until first saved)."""
+    if actor.expert_id is None:
+        raise NotFound("账户未关联专家", "The account has no expert")
+    row = repository.profile(session, actor.expert_id)
+    if row is None:
+        return ProfileOut(expert_id=actor.expert_id)
+    return ProfileOut(expert_id=actor.expert_id, keywords=list(row.keywords or []),
+                      discipline_codes=list(row.discipline_codes or []),
+                      affiliation=row.affiliation or "",
+                      collaborations=list(row.collaborations or []),
+                      available=bool(row.available), load_cap=int(row.load_cap))
 
 
 def names_of(session: Session, ids: list[int]) -> dict[int, str]:
