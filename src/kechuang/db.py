@@ -151,6 +151,22 @@ def is_sqlite(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """``session.begin_nested()`` that is safe on SQLite too: Python's sqlite3 opens its
+    transaction only before the first write, so a SAVEPOINT issued before any write *is* the
+    outermost transaction and its RELEASE commits everything at once — a later kill or
+    failure would then leave half a unit of work. An explicit BEGIN first keeps the savepoint
+    nested in the caller's transaction (ledger.repository does the same with BEGIN
+    IMMEDIATE)."""
+    if is_sqlite(session):
+        dbapi: Any = session.connection().connection.driver_connection
+        if not dbapi.in_transaction:
+            dbapi.execute("BEGIN")
+    with session.begin_nested():
+        yield
+
+
 BULK_CHUNK = 50_000
 
 

@@ -106,3 +106,23 @@ def test_dispatch_explanations_show_only_the_towns_own_requests(engine):
         assert "机密需求" not in repr(dispatch.run_as_dict(shown, rows))
     with unit_of_work(engine) as s:  # nothing was written back
         assert len(s.get(DispatchRun, run_id).explanations) == 2
+
+
+def test_a_dry_run_does_not_tell_whether_an_out_of_scope_enterprise_exists(engine):
+    """Town staff naming an enterprise of another town gets the very answer it would get
+    for a credit code nobody registered (issue 17, item 2)."""
+    from kechuang.kit.uscc import make_uscc
+
+    with unit_of_work(engine) as s:
+        elsewhere = s.scalar(select(Enterprise.uscc).where(
+            Enterprise.region_code != HOME_TOWN).order_by(Enterprise.id))
+    nobody = make_uscc("91320582999999999")
+    town = _town_staff(engine)
+    answers = []
+    for code in (elsewhere, nobody):
+        r = run_import(engine, csv_bytes([TAX_HEADER, [code, 2023, "1", "", ""]]),
+                       actor=town, dry_run=True)
+        assert not r.ok and len(r.problems) == 1
+        answers.append((r.message, r.problems[0].reason.replace(code, "<code>")))
+    assert answers[0] == answers[1]
+    assert "不在您的辖区内" in answers[0][1]

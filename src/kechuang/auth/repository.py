@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
+from kechuang.db import savepoint
 from kechuang.models import (
     Enterprise,
     ImportBatch,
@@ -137,7 +138,7 @@ def fresh_totp(session: Session, user_id: int, secret: str) -> TotpCredential:
     row = session.get(TotpCredential, user_id)
     if row is None:
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 row = TotpCredential(user_id=user_id, secret=secret)
                 session.add(row)
             return row

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, insert, select, text, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible, region_code_in_scope
-from kechuang.db import DECIMAL_SCALE, is_sqlite
+from kechuang.db import DECIMAL_SCALE, is_sqlite, savepoint
 from kechuang.models import (
     Base,
     Enterprise,
@@ -350,6 +351,19 @@ def committed_batch(session: Session, digest: str, template: str) -> ImportBatch
     return session.scalar(select(ImportBatch).where(
         ImportBatch.content_hash == digest, ImportBatch.template == template,
         ImportBatch.status == "committed").order_by(ImportBatch.id).limit(1))
+
+
+def add_batch_once(session: Session, batch: ImportBatch) -> bool:
+    """Insert a committed batch unless one of the same content and template exists: False
+    when a concurrent import of the same file committed first (the unique index of
+    migration 0021 makes this insert wait for it, then fail inside a savepoint)."""
+    try:
+        with savepoint(session):
+            session.add(batch)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def add_and_flush(session: Session, row: Any) -> Any:

@@ -101,16 +101,7 @@ def do_import(
 
     previous = _already_imported(session, digest, tpl.name)
     if previous is not None:
-        result.ok = True
-        result.already_imported = True
-        result.batch_id = previous.id
-        result.message = (f"此文件已用模板“{tpl.name}”导入为批次 {previous.id}"
-                          f"（{previous.filename}），本次未写入任何数据")
-        if not dry_run:
-            audit.record(session, actor, "import.duplicate", "import_batch", previous.id,
-                         after={"filename": filename, "hash": digest},
-                         region_code=actor.region_code)
-        return result
+        return _duplicate(session, actor, result, previous, tpl)
 
     progress("读取文件", 0, 1)
     regions = repo.region_codes(session)
@@ -154,7 +145,10 @@ def do_import(
             template=tpl.name, department_code=tpl.department, filename=filename[:255],
             content_hash=digest, layout=tpl.layout, valid_rows_only=valid_rows_only,
             status="committed", region_code=actor.region_code, created_by=actor.user_id)
-        repo.add_and_flush(session, batch)
+        if not repo.add_batch_once(session, batch):  # the same file, committed meanwhile
+            previous = _already_imported(session, digest, tpl.name)
+            assert previous is not None
+            return _duplicate(session, actor, result, previous, tpl)
         if plan.new_enterprises:
             ids.update(repo.insert_enterprises(session, [
                 {**e, "founded_on": date.fromisoformat(e["founded_on"]) if e["founded_on"]
@@ -219,6 +213,22 @@ def do_import(
         "problems": len(plan.problems)}, region_code=batch.region_code)
     session.flush()
     progress("完成", 1, 1)
+    return result
+
+
+def _duplicate(session: Session, actor: Actor, result: ImportResult, previous: ImportBatch,
+               tpl: ImportTemplate) -> ImportResult:
+    """The same file (content and template) is already a committed batch: nothing written."""
+    result.ok = True
+    result.already_imported = True
+    result.batch_id = previous.id
+    result.problems, result.problem_count = [], 0
+    result.message = (f"此文件已用模板“{tpl.name}”导入为批次 {previous.id}"
+                      f"（{previous.filename}），本次未写入任何数据")
+    if not result.dry_run:
+        audit.record(session, actor, "import.duplicate", "import_batch", previous.id,
+                     after={"filename": result.filename, "hash": result.content_hash},
+                     region_code=actor.region_code)
     return result
 
 

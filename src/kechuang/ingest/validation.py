@@ -328,15 +328,16 @@ class Validator:
         """Known and in scope, or creatable: True when the row may be imported."""
         known = self.plan.known.get(code)
         scope = self.ctx.scope_regions
-        if known is not None:
-            if scope is not None and known[1] not in scope:
-                self.problem(sheet, rownum, col, code, "该企业不在您的辖区内，不能导入其数据")
-                return False
+        outside = known is not None and scope is not None and known[1] not in scope
+        if known is not None and not outside:
             return True
-        if not self.t.create_enterprises:
+        if not self.t.create_enterprises or outside:
+            # an enterprise outside the caller's region reads exactly like one that is not
+            # registered: the answer must not tell whether it exists (issue 17, item 2)
             self.problem(sheet, rownum, col, code,
-                         f"企业未登记：统一社会信用代码“{code}”不在企业库中，模板“{self.t.name}”"
-                         "不能新建企业（请先用市场监管登记数据导入）")
+                         f"企业未登记或不在您的辖区内：统一社会信用代码“{code}”不在您可导入的"
+                         f"企业中，模板“{self.t.name}”不能新建企业（请先用市场监管登记数据导入，"
+                         "或由企业所在辖区导入）")
             return False
         missing = [label for key, label in (("name", "企业名称"), ("region_code", "所属区域代码"),
                                              ("industry_code", "行业代码"))

@@ -59,7 +59,14 @@ class ImportBatch(Base):
     """One imported file: who, what, when, how — the provenance every fact points to."""
 
     __tablename__ = "import_batch"
-    __table_args__ = (Index("ix_import_batch_hash", "content_hash", "template"),)
+    __table_args__ = (
+        Index("ix_import_batch_hash", "content_hash", "template"),
+        # one committed batch per file content and template: the database decides between
+        # two uploads of the same file at once (migration 0021)
+        Index("uq_import_batch_committed_content", "content_hash", "template", unique=True,
+              sqlite_where=text("status = 'committed'"),
+              postgresql_where=text("status = 'committed'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     template: Mapped[str] = mapped_column(String(64))

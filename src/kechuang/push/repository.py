@@ -216,6 +216,17 @@ def delete_mute(session: Session, mute: PushMute) -> None:
     session.delete(mute)
 
 
+def mark_granted(session: Session, message: PushMessage, at: datetime) -> bool:
+    """Set ``granted_at`` unless it is set: True when this call set it. One conditional
+    UPDATE, so of two concurrent grants exactly one wins (and writes the audit row); the
+    message object is refreshed with what the database holds."""
+    done = session.execute(update(PushMessage).where(
+        PushMessage.id == message.id, PushMessage.granted_at.is_(None))
+        .values(granted_at=at).execution_options(synchronize_session=False))
+    session.refresh(message, ["granted_at"])
+    return bool(getattr(done, "rowcount", 0) == 1)
+
+
 def visible_message(session: Session, actor: Actor, message_id: int) -> Any:
     """(message, enterprise) of a message in ``actor``'s scope, or None."""
     return session.execute(visible_messages(actor).where(PushMessage.id == message_id)).first()

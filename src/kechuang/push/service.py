@@ -566,11 +566,13 @@ def do_grant(session: Session, actor: Actor, message_id: int) -> PushMessage:
     if row is None:
         raise NotFound("消息不存在或不在您的权限范围内", "No such message in your scope")
     msg: PushMessage = row[0]
-    if msg.granted_at is None:
-        msg.granted_at = now()
+    at = now()
+    # the conditional UPDATE decides: of two concurrent grants only one writes the audit row
+    won = repo.mark_granted(session, msg, at)
+    if won:
         audit.record(session, actor, "push.granted", "push_message", msg.id,
                      after={"policy_id": msg.policy_id, "enterprise_id": msg.enterprise_id,
-                            "granted_at": msg.granted_at},
+                            "granted_at": at},
                      region_code=row[1].region_code)
     return msg
 
