@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import Engine, select
 
 import kechuang.facts as facts_pkg
@@ -75,3 +76,59 @@ def test_positive_values_leave_out_zero(engine: Engine) -> None:
         want = set(s.scalars(select(Enterprise.id).where(Enterprise.uscc == uscc(2))))
         assert ids == want  # enterprise 1 reported 0: zero is a value, not "positive"
         assert list(s.scalars(service.positive_value_ids(None, 2022))) == []
+
+
+def test_a_count_reported_only_when_present_reads_zero_where_its_department_covered(
+        engine: Engine) -> None:
+    """Missing versus zero (rules/absent.yaml): the science bureau's award count for 2023
+    covers the county, so an enterprise of the county it does not list had 0 awards —
+    inferred and marked as such; 2022 (no batch) and another county stay unknown."""
+    from tests.ingest.helpers import U1, U2, U5, csv_bytes, run_import
+
+    staff = user_actor(engine, "staff")  # a county account: its batches cover the county
+    header = ["统一社会信用代码", "年度", "国家级科技奖励数"]
+    assert run_import(engine, csv_bytes([header, [U1, 2023, "2"]]), "kjj", actor=staff).ok
+    qual = ["统一社会信用代码", "研发机构级别"]
+    assert run_import(engine, csv_bytes([qual, [U1, "省级"]]), "kjj-qual", actor=staff).ok
+    admin = user_actor(engine, "admin")
+    with unit_of_work(engine) as s:
+        f = service.read_facts(s, admin, [2022, 2023],
+                               codes=["awards_national", "rd_institution_level"])
+        other = service.read_facts(s, user_actor(engine, "other_admin"), [2023],
+                                   codes=["awards_national", "rd_institution_level"])
+    row = {(u, int(y)): i for i, (u, y) in enumerate(zip(f.uscc, f.year, strict=True))}
+    awards = f["awards_national"].to_numpy()
+    inferred = service.inferred_mask(f, "awards_national")
+    assert awards[row[(U1, 2023)]] == 2 and not inferred[row[(U1, 2023)]]  # reported
+    assert awards[row[(U2, 2023)]] == 0 and inferred[row[(U2, 2023)]]  # absent: zero
+    assert np.isnan(awards[row[(U2, 2022)]]) and not inferred[row[(U2, 2022)]]  # no batch
+    level = f["rd_institution_level"].to_numpy()
+    assert level[row[(U1, 2023)]] == "province"
+    assert level[row[(U2, 2023)]] == "none"
+    assert service.inferred_mask(f, "rd_institution_level")[row[(U2, 2023)]]
+    # the neighbouring county: the batches of this county do not cover it
+    i5 = list(other.uscc).index(U5)
+    assert np.isnan(other["awards_national"].to_numpy()[i5])
+    assert other["rd_institution_level"].to_numpy()[i5] is None
+
+
+def test_every_absent_rule_names_a_catalogue_metric_and_a_reason() -> None:
+    from kechuang.registry.catalogue import metrics_by_code
+
+    rules = service.absent_rules()
+    codes = [r.metric for r in (*rules.zero_when_absent, *rules.none_when_absent)]
+    assert len(codes) == len(set(codes)) and set(codes) <= set(metrics_by_code())
+    assert all(len(r.reason) > 4 for r in (*rules.zero_when_absent, *rules.none_when_absent))
+    for r in rules.none_when_absent:  # the value is one the metric allows
+        allowed = metrics_by_code()[r.metric].allowed_values
+        assert allowed is None or r.value in allowed
+
+
+def test_a_run_reads_as_many_years_as_its_deepest_rule() -> None:
+    from kechuang.policy import expr
+    from kechuang.policy.runs import years_back
+
+    assert expr.lookback(expr.parse("sumn(awards_national, 5) >= 1")) == 4
+    assert expr.lookback(expr.parse("lag(growth3(revenue), 1) > 0")) == 3
+    assert expr.lookback(expr.parse("revenue > 0")) == 0
+    assert years_back() == 4  # 科技型中小企业: "近五年" awards and standards

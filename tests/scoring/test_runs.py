@@ -288,7 +288,8 @@ tree:
   - code: total
     name: 总分
     children:
-      - {code: pct, name: PCT, formula: pct_applications}
+      # the R&D survey covers R&D-active enterprises only: the others stay unknown
+      - {code: rd, name: 研发人员, formula: rd_staff}
 """
 
 
@@ -415,8 +416,8 @@ def test_bad_input_gives_clear_messages_and_writes_nothing(demo: Engine,
         score(demo, admin, "torch", parameters={"lists": {"tiers": [{"code": "x",
                                                                      "upto": 5}]}})
     bad = _system_file(tmp_path, "test-unknown", SPARSE_SYSTEM.replace(
-        "pct_applications", "pct_aplications").replace("test-sparse", "test-unknown"))
-    with pytest.raises(InvalidInput, match="pct_aplications"):
+        "rd_staff", "rd_stafff").replace("test-sparse", "test-unknown"))
+    with pytest.raises(InvalidInput, match="rd_stafff"):
         register_file(bad)
     assert _count_runs(demo) == before
 

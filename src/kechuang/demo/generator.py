@@ -32,6 +32,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
 from kechuang.demo import model
 from kechuang.demo.accounts import PASSWORD, create_accounts, create_parties
 from kechuang.demo.loader import Block, NumBlock, TextBlock, Writer, make_writer
@@ -39,6 +40,7 @@ from kechuang.demo.names import SUFFIX_JSC, SUFFIX_LTD, TRADE_CHARS
 from kechuang.kit import audit, events
 from kechuang.kit.errors import InvalidInput
 from kechuang.kit.uscc import ALPHABET, make_uscc
+from kechuang.matching.demo import load_demo as load_matching_demo
 from kechuang.models import ATTR_PERIOD, ImportBatch, Industry, Metric, Region
 from kechuang.registry.catalogue import departments_by_code, metrics_by_code
 
@@ -105,6 +107,7 @@ class _Batches:
         self.ids: dict[tuple[str, int], int] = {}
         self.facts: Counter[int] = Counter()
         self.rows: Counter[int] = Counter()  # distinct enterprises per batch
+        self.periods: dict[int, set[int]] = {}  # periods each batch holds
         self.empty = 0
         depts = departments_by_code()
         for code in sorted({_department(c) for c in
@@ -126,6 +129,7 @@ class _Batches:
         by_batch: dict[int, list[np.ndarray]] = {}
         for b in blocks:
             self.facts[b.batch_id] += len(b.ids)
+            self.periods.setdefault(b.batch_id, set()).add(int(b.period))
             by_batch.setdefault(b.batch_id, []).append(b.ids)
         for bid, parts in by_batch.items():
             self.rows[bid] += len(np.unique(np.concatenate(parts)))
@@ -137,8 +141,6 @@ class _Batches:
 def generate_demo(engine: Engine, *, n: int, seed: int, console: Console,
                   today: date | None = None) -> dict[str, Any]:
     """Build the demo county in one transaction; return counts and the demo accounts."""
-    from kechuang.config import get_settings
-
     if n < 1 or n > 10_000_000:
         raise InvalidInput("演示企业数须在 1 到 10,000,000 之间", "--demo must be 1..10,000,000")
     today = today or date.today()
@@ -272,8 +274,6 @@ def _generate(conn: Any, session: Session, *, n: int, seed: int, console: Consol
     accounts = create_accounts(session, county_code=county_code, parties=parties,
                                towns=[(s[0], s[1]) for s in subs if s[2] == "town"],
                                enterprise_id=-best[2])
-    from kechuang.matching.demo import load_demo as load_matching_demo
-
     console.print("技术需求、科技成果、科技特派员 matching registries …")
     matching = load_matching_demo(session, seed=seed, county_code=county_code, today=today)
     # the capabilities built on the county (programs, ledger, review, finance, monitoring…)
@@ -471,7 +471,8 @@ def _finish_batches(session: Session, batches: _Batches, ent_batch: int, n: int)
             continue
         session.execute(update(ImportBatch).where(ImportBatch.id == bid).values(
             rows_total=rows[bid], rows_imported=rows[bid],
-            facts_new=batches.facts[bid], enterprises_created=n if bid == ent_batch else 0))
+            facts_new=batches.facts[bid], enterprises_created=n if bid == ent_batch else 0,
+            periods=sorted(batches.periods.get(bid, ()))))
 
 
 __all__ = ["CHUNK", "PASSWORD", "Writer", "generate_demo"]

@@ -343,3 +343,15 @@ def add_demo_value_added(session: Session, *, county_code: str, seed: int, depar
         total += n
     session.flush()
     return total
+
+
+def covering_batches(session: Session, departments: list[str]
+                     ) -> list[tuple[str, str | None, frozenset[int]]]:
+    """(department, region code, periods) of every committed batch of ``departments``: what
+    each covered, for reading absent values as zero (kechuang.facts.service)."""
+    return [(str(d), r, frozenset(int(p) for p in (periods or ())))
+            for d, r, periods in session.execute(
+                select(ImportBatch.department_code, ImportBatch.region_code,
+                       ImportBatch.periods)
+                .where(ImportBatch.department_code.in_(departments),
+                       ImportBatch.status == "committed"))]

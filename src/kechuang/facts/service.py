@@ -22,6 +22,12 @@ follow the platform's rule for the enterprise columns they feed
 (``kechuang.ingest.attributes.DERIVED``, kind ``flag``): an enterprise with no current fact
 is not on the list, so ``False``. The master fields ``founded_on``, ``industry_code`` and
 ``region_code`` come from the enterprise table (which mirrors their facts).
+
+Missing versus zero (``rules/absent.yaml``): a count a department reports only when above
+zero reads as 0, and a register-only qualification as ``none``, for the enterprises and
+years a committed batch of that department covered; elsewhere it stays missing. The cells so
+filled are kept in ``frame.attrs["inferred"]`` (read with :func:`inferred_mask`), so pages
+can say which values are inferred.
 """
 
 from __future__ import annotations
@@ -29,10 +35,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -40,7 +49,39 @@ from kechuang.auth.actor import Actor
 from kechuang.db import DECIMAL_SCALE, is_sqlite
 from kechuang.facts import repository as repo
 from kechuang.ingest.attributes import DERIVED
+from kechuang.kit import rules
+from kechuang.kit.rules import RuleHeader
 from kechuang.registry.catalogue import MetricDef, metrics_by_code
+
+ABSENT_FILE = Path(__file__).with_name("rules") / "absent.yaml"
+
+
+class _ZeroRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    reason: str
+
+
+class _NoneRule(_ZeroRule):
+    value: str
+
+
+class AbsentRules(RuleHeader):
+    """What an absent value means, per metric (``rules/absent.yaml``)."""
+
+    zero_when_absent: list[_ZeroRule]
+    none_when_absent: list[_NoneRule]
+
+
+@lru_cache(maxsize=1)
+def absent_rules() -> AbsentRules:
+    loaded = rules.load(ABSENT_FILE, AbsentRules)
+    catalogue = metrics_by_code()
+    for r in (*loaded.zero_when_absent, *loaded.none_when_absent):
+        if r.metric not in catalogue:
+            raise ValueError(f"{ABSENT_FILE.name}: unknown metric {r.metric}")
+    return loaded
+
 
 #: attribute metrics that are lists: no fact means "not on the list"
 FLAG_METRICS = frozenset(code for code, kind in DERIVED.values() if kind == "flag")
@@ -142,11 +183,78 @@ def read_facts(session: Session, actor: Actor, years: Iterable[int],
     for code, values in _read_attributes(session, cols.attributes, ids, scope, ent_ids,
                                          sqlite).items():
         out[code] = np.repeat(values, ny)
+    inferred = _fill_absent(session, out, cols, years, np.repeat(
+        np.array([r[4] or "" for r in ent_rows], dtype=object), ny))
     # text columns stay Python objects: letting pandas infer its Arrow string dtype costs a
     # conversion per column here and another back to objects in every consumer
-    return pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
-                         if getattr(values, "dtype", None) is np.dtype(object) else values
-                         for name, values in out.items()})
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
+                          if getattr(values, "dtype", None) is np.dtype(object) else values
+                          for name, values in out.items()})
+    # packed bytes, not arrays: pandas compares attrs with == when it concatenates frames
+    frame.attrs["inferred"] = {code: np.packbits(mask).tobytes()
+                               for code, mask in inferred.items() if mask.any()}
+    return frame
+
+
+def inferred_mask(frame: pd.DataFrame, code: str) -> np.ndarray:
+    """Rows of a :func:`read_facts` frame (as read, before any filtering) whose ``code``
+    value was inferred from its absence (rules/absent.yaml)."""
+    packed = frame.attrs.get("inferred", {}).get(code)
+    if packed is None:
+        return np.zeros(len(frame), dtype=bool)
+    return np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=len(frame)).astype(bool)
+
+
+def _covered(regions: np.ndarray, batch_regions: list[str | None]) -> np.ndarray:
+    """Which rows' enterprise regions lie in one of the batches' regions (codes nest by
+    prefix: 320582 holds 320582100; a batch without a region covers everyone)."""
+    if any(r is None for r in batch_regions):
+        return np.ones(len(regions), dtype=bool)
+    prefixes = tuple(sorted(set(r for r in batch_regions if r)))
+    if not prefixes:
+        return np.zeros(len(regions), dtype=bool)
+    text = pd.Series(regions, dtype=object).fillna("")
+    return text.str.startswith(prefixes).to_numpy(dtype=bool)
+
+
+def _fill_absent(session: Session, out: dict[str, Any], cols: FactColumns, years: list[int],
+                 regions: np.ndarray) -> dict[str, np.ndarray]:
+    """Zero (or ``none``) where a department that reports a metric only when present covered
+    the enterprise and period; the filled cells, per metric (module docstring)."""
+    wanted = absent_rules()
+    catalogue = metrics_by_code()
+    zero = {r.metric for r in wanted.zero_when_absent}
+    none = {r.metric: r.value for r in wanted.none_when_absent}
+    yearly = [m.code for m in cols.yearly if m.code in zero and m.code in out]
+    attrs = [m.code for m in cols.attributes if m.code in none and m.code in out]
+    if not (yearly or attrs) or not len(regions):
+        return {}
+    departments = sorted({d for code in (*yearly, *attrs) for d in catalogue[code].sources})
+    batches = repo.covering_batches(session, departments)
+    year_col = np.asarray(out["year"])
+    inferred: dict[str, np.ndarray] = {}
+    for code in yearly:
+        mask = np.zeros(len(regions), dtype=bool)
+        for year in years:
+            held = [region for dept, region, periods in batches
+                    if dept in catalogue[code].sources and year in periods]
+            if held:
+                rows = year_col == year
+                mask[rows] = _covered(regions[rows], held)
+        values = out[code]
+        fill = mask & np.isnan(values)
+        values[fill] = 0.0
+        inferred[code] = fill
+    for code in attrs:
+        held = [region for dept, region, periods in batches
+                if dept in catalogue[code].sources and 0 in periods]
+        if not held:
+            continue
+        values = out[code]
+        fill = _covered(regions, held) & pd.isna(pd.Series(values, dtype=object)).to_numpy()
+        values[fill] = none[code]
+        inferred[code] = fill
+    return inferred
 
 
 def _read_attributes(session: Session, attrs: list[MetricDef], ids: dict[str, int],

@@ -144,7 +144,8 @@ def do_import(
         batch = ImportBatch(
             template=tpl.name, department_code=tpl.department, filename=filename[:255],
             content_hash=digest, layout=tpl.layout, valid_rows_only=valid_rows_only,
-            status="committed", region_code=actor.region_code, created_by=actor.user_id)
+            status="committed", region_code=actor.region_code, created_by=actor.user_id,
+            periods=sorted({int(f[2]) for f in plan.facts}))
         if not repo.add_batch_once(session, batch):  # the same file, committed meanwhile
             previous = _already_imported(session, digest, tpl.name)
             assert previous is not None

@@ -76,6 +76,10 @@ class ImportBatch(Base):
     layout: Mapped[str] = mapped_column(String(8))  # wide, long, demo
     valid_rows_only: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="committed")  # committed, rolled_back
+    #: the periods the batch holds facts for (years; 0 for attributes; YYYYMM for months):
+    #: which (department, year) a batch covers, so that a count the department reports only
+    #: when above zero reads as 0 where it covered the enterprise (facts/rules/absent.yaml)
+    periods: Mapped[list | None] = mapped_column(nullable=True)
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_imported: Mapped[int] = mapped_column(default=0)
     facts_new: Mapped[int] = mapped_column(default=0)

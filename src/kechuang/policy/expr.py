@@ -88,6 +88,27 @@ def names(node: Node) -> set[str]:
     return set()
 
 
+#: years before the evaluation year each windowed function reads, beyond its argument's
+_WINDOW = {"sum3": 2, "avg3": 2, "growth3": 2}
+
+
+def lookback(node: Node) -> int:
+    """How many years before the evaluation year the expression reads (``sumn(x, 5)``: 4,
+    ``lag(x, 2)``: 2, nested windows add up), so a run reads every year its rules need."""
+    if isinstance(node, Call):
+        inner = max((lookback(a) for a in node.args), default=0)
+        if node.func == "sumn" and isinstance(node.args[1], Num):
+            return inner + int(node.args[1].value) - 1
+        if node.func == "lag" and isinstance(node.args[1], Num):
+            return inner + int(node.args[1].value)
+        return inner + _WINDOW.get(node.func, 0)
+    if isinstance(node, Bin):
+        return max(lookback(node.left), lookback(node.right))
+    if isinstance(node, Unary):
+        return lookback(node.operand)
+    return 0
+
+
 def policy_refs(node: Node) -> list[Node]:
     """Every ``policy(...)`` call of the expression (to resolve and check references)."""
     if isinstance(node, Call):

@@ -27,15 +27,29 @@ import pandas as pd
 from kechuang.policy import expr
 from kechuang.policy.blocks import FAILED, HI, LO
 from kechuang.policy.engine import Evaluation, Frame, evaluate, evaluation_year
-from kechuang.policy.loader import LoadedPolicy, builtin_policies
+from kechuang.policy.loader import LoadedPolicy, builtin_policies, get_policy
 
-#: the input years of a run: the evaluation year and the two before it (three-year rules)
+#: the input years of a run: at least the evaluation year and the two before it (three-year
+#: rules); more when a built-in rule looks further back (``years_back``)
 YEARS_BACK = 2
 
 
 def input_years(as_of: date) -> list[int]:
     year = evaluation_year(as_of)
-    return list(range(year - YEARS_BACK, year + 1))
+    return list(range(year - years_back(), year + 1))
+
+
+@cache
+def years_back() -> int:
+    """The years before the evaluation year a run reads: as far back as any built-in rule
+    looks (科技型中小企业: "近五年" national awards and standards read five years), and at
+    least ``YEARS_BACK`` — a rule whose window reaches past what was read would see missing
+    values and answer "insufficient data" for everyone."""
+    deepest = 0
+    for lp in builtin_policies().values():
+        for node in lp.exprs.values():
+            deepest = max(deepest, expr.lookback(node))
+    return max(YEARS_BACK, deepest)
 
 
 def input_codes(policies: Iterable[LoadedPolicy] = ()) -> frozenset[str]:
@@ -303,8 +317,6 @@ def evaluate_policies(data: pd.DataFrame, policies: list[LoadedPolicy],
 
 def resolve_policies(policy_ids: list[str] | None) -> list[LoadedPolicy]:
     """Built-in policies by id (all of them when none are named)."""
-    from kechuang.policy.loader import get_policy
-
     if not policy_ids:
         return list(builtin_policies().values())
     return [get_policy(pid) for pid in policy_ids]
