@@ -190,3 +190,31 @@ def test_pool_from_the_snapshot_equals_the_live_computation(engine: Engine,
     assert stored == live
     assert [r.enterprise_id for r in stored["leading"]] == [built[5]]
     assert [r.enterprise_id for r in stored["innovative_sme"]] == [built[4]]
+
+
+def test_a_held_qualification_puts_the_enterprise_in_its_tier(engine: Engine,
+                                                               built: dict[int, int]) -> None:
+    """Issue 11, item 1: an HTE certificate in force, an SRDI level, a tech-SME register entry
+    of the year count whatever a policy run says about a new application — and only while
+    they are in force."""
+    from datetime import date
+
+    from kechuang.models import Enterprise
+
+    with unit_of_work(engine) as s:
+        s.get(Enterprise, built[4]).hte_expires_on = date(2024, 12, 31)  # type: ignore[union-attr]
+        s.get(Enterprise, built[6]).srdi_level = "province"  # type: ignore[union-attr]
+        s.get(Enterprise, built[5]).tech_sme_year = 2023  # type: ignore[union-attr]
+    rs = _rules()
+    with unit_of_work(engine) as s:
+        got = {year: dict(zip(lv.frame["enterprise_id"], lv.frame["level"], strict=True))
+               for year in (2023, 2024, 2025)
+               for lv in [service.compute_levels(s, CLI, year, rs)]}
+    # enterprise 4: no HTE verdict, but its certificate is in force to the end of 2024
+    assert got[2023][built[4]] == 4 and got[2024][built[4]] == 4
+    assert got[2025][built[4]] == 0  # expired before the end of 2025: no longer held
+    # enterprise 6: SRDI level held (its policy verdicts alone gave 2 in 2023, 0 in 2024)
+    assert got[2023][built[6]] == 3 and got[2024][built[6]] == 3
+    # enterprise 5: registered as a tech SME for 2023 only (insufficient data in the run)
+    assert got[2023][built[5]] == 1
+    assert got[2024][built[5]] == _expected(2024)[5]

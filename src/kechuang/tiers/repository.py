@@ -73,6 +73,17 @@ def visible_enterprises(session: Session, actor: Actor) -> pd.DataFrame:
     return frame(rows, ["enterprise_id", "uscc", "name", "region_code"])
 
 
+def qualifications(session: Session, actor: Actor) -> pd.DataFrame:
+    """The qualifications the enterprises hold (mirrored from the registers' facts): HTE
+    certificate expiry, tech-SME register year, SRDI level; aligned with
+    :func:`visible_enterprises`."""
+    rows = session.connection().execute(
+        select(Enterprise.id, Enterprise.hte_expires_on, Enterprise.tech_sme_year,
+               Enterprise.srdi_level)
+        .where(enterprise_visible(actor)).order_by(Enterprise.id)).all()
+    return frame(rows, ["enterprise_id", "hte_expires_on", "tech_sme_year", "srdi_level"])
+
+
 def verdicts(session: Session, run_ids: list[int]) -> pd.DataFrame:
     """(run_id, enterprise_id, verdict) of several runs."""
     frames = [policy_service.read_results(session, run_id, ["verdict"]).assign(run_id=run_id)

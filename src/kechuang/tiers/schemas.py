@@ -6,6 +6,7 @@ import hashlib
 import math
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -30,6 +31,29 @@ class LeadingRule(Strict):
         return max(self.top_n, math.ceil(self.top_share * scored))
 
 
+class Held(Strict):
+    """A qualification the enterprise already holds puts it in the tier whatever a policy
+    run says about a new application: a certificate in force at the end of the tier year
+    (``valid_until``: the enterprise column of its expiry date), a register entry of that
+    year or later (``registered_year``), or a register level (``level_in``)."""
+
+    valid_until: Literal["hte_expires_on"] | None = None
+    registered_year: Literal["tech_sme_year"] | None = None
+    level_in: dict[Literal["srdi_level"], list[str]] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Held:
+        given = [x for x in (self.valid_until, self.registered_year, self.level_in) if x]
+        if len(given) != 1:
+            raise ValueError("held 须且只须给出 valid_until、registered_year 或 level_in 之一")
+        return self
+
+    def columns(self) -> list[str]:
+        return ([self.valid_until] if self.valid_until else []) + \
+            ([self.registered_year] if self.registered_year else []) + \
+            list(self.level_in or {})
+
+
 class Tier(Strict):
     id: str
     level: int = Field(ge=1)
@@ -37,6 +61,7 @@ class Tier(Strict):
     label_en: str
     policy: str | None = None
     scoring: LeadingRule | None = None
+    held: Held | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Tier:

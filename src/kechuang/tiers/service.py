@@ -2,7 +2,10 @@
 
 Tiers (``rules.yaml``, in order): tech SME → innovative SME → 专精特新 → HTE → leading
 enterprise. A policy tier is reached when the year's run of its policy (the latest run of
-that evaluation year covering the scope) gives a verdict in ``reached_verdicts``; the
+that evaluation year covering the scope) gives a verdict in ``reached_verdicts``, or when
+the enterprise already holds the qualification (``held``: an HTE certificate in force at the
+end of the year, a tech-SME register entry of the year, an SRDI level) — a policy run says
+whether a new application would succeed, not whether a held title counts; the
 leading tier when the enterprise ranks within the cut-off of the year's latest published
 scoring run (top N by list rank, or the top share, whichever admits more). The tier is the
 highest level reached; with ``require_lower: true`` it is the highest level reached
@@ -34,6 +37,7 @@ from kechuang.tiers import repository as repo
 from kechuang.tiers.schemas import (
     LeadingRule,
     PoolRow,
+    Tier,
     TierRules,
     Transition,
     rules,
@@ -81,6 +85,11 @@ def compute_levels(session: Session, actor: Actor, year: int,
         lvl = hit["run_id"].map(runs).to_numpy(dtype=int)
         keep = pos >= 0
         reached[pos[keep], lvl[keep] - 1] = True
+    held = [t for t in rs.tiers if t.held is not None]
+    if held and n:
+        quals = repo.qualifications(session, actor)
+        for t in held:
+            reached[:, t.level - 1] |= _holds(quals, t, year)
     out = Levels(year, ents)
     for t in rs.tiers:
         if t.scoring is None:
@@ -110,6 +119,20 @@ def compute_levels(session: Session, actor: Actor, year: int,
     out.frame = frame
     out.sources = sources
     return out
+
+
+def _holds(quals: pd.DataFrame, tier: Tier, year: int) -> np.ndarray:
+    """Which enterprises hold the tier's qualification in ``year`` (rules.yaml ``held``)."""
+    h = tier.held
+    assert h is not None
+    if h.valid_until:  # a certificate in force at the end of the tier year
+        until = pd.to_datetime(quals[h.valid_until], errors="coerce")
+        return (until >= pd.Timestamp(year, 12, 31)).to_numpy(dtype=bool)
+    if h.registered_year:  # registered for the tier year (or later)
+        registered = pd.to_numeric(quals[h.registered_year], errors="coerce")
+        return (registered >= year).to_numpy(dtype=bool)
+    column, allowed = next(iter((h.level_in or {}).items()))
+    return quals[column].isin(allowed).to_numpy(dtype=bool)
 
 
 @dataclass
