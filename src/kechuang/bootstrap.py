@@ -9,6 +9,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from kechuang.db import unit_of_work
+from kechuang.demo.generator import generate_demo
+from kechuang.kit.errors import Conflict
 from kechuang.migrate import upgrade
 from kechuang.models import Base, Enterprise, Fact, ImportBatch, User
 from kechuang.registry.reference import load_reference_data
@@ -43,11 +45,7 @@ def initialise(
         added = load_reference_data(session)
     summary: dict[str, Any] = {"reference_added": added}
     if demo:
-        from kechuang.demo.generator import generate_demo
-
         if has_data:
-            from kechuang.kit.errors import Conflict
-
             raise Conflict("数据库中已有数据；如需重建演示数据请加 --reset",
                            "The database already holds data; add --reset to rebuild the demo")
         summary["demo"] = generate_demo(engine, n=demo, seed=seed, console=console)

@@ -6,15 +6,19 @@ command and option is listed in ``docs/cli.md`` (a test keeps them in step).
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
+import uvicorn
 
 from kechuang.auth.actor import Actor
+from kechuang.auth.service import do_create_user, enterprise_id_of
+from kechuang.bootstrap import database_stats, initialise
 from kechuang.config import get_settings
 from kechuang.db import get_engine, unit_of_work
+from kechuang.kit.cli_output import console, err_console, fail
 from kechuang.kit.errors import KechuangError
 
 app = typer.Typer(
@@ -27,13 +31,8 @@ app = typer.Typer(
 users_app = typer.Typer(help="账号管理 Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
-
-
-def fail(exc: KechuangError) -> typer.Exit:
-    err_console.print(f"[bold red]错误[/]：{exc.message_zh}")
-    return typer.Exit(code=1)
+#: ``console``, ``err_console`` and ``fail`` live in kechuang.kit.cli_output (re-exported here)
+__all__ = ["app", "console", "err_console", "fail"]
 
 
 @app.command()
@@ -46,8 +45,6 @@ def init(
     ] = False,
 ) -> None:
     """Create or upgrade the database, load reference data and, with --demo, a demo county."""
-    from kechuang.bootstrap import initialise
-
     try:
         summary = initialise(get_engine(), demo=demo, seed=seed, reset=reset, if_empty=if_empty,
                              console=console)
@@ -59,8 +56,6 @@ def init(
 @app.command()
 def stats() -> None:
     """Counts of enterprises, facts and batches, as JSON."""
-    from kechuang.bootstrap import database_stats
-
     with unit_of_work() as session:
         typer.echo(json.dumps(database_stats(session), ensure_ascii=False, indent=2))
 
@@ -72,8 +67,6 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
     """Serve the web pages and the API (Uvicorn)."""
-    import uvicorn
-
     settings = get_settings()
     uvicorn.run(
         "kechuang.asgi:app",
@@ -99,8 +92,6 @@ def users_create(
     enterprise: Annotated[str | None, typer.Option(help="Credit code (role enterprise)")] = None,
 ) -> None:
     """Create an account (as the operator at the shell: a bureau administrator)."""
-    from kechuang.auth.service import do_create_user, enterprise_id_of
-
     try:
         with unit_of_work() as session:
             party: dict[str, object] = {"department_code": department}
@@ -121,8 +112,6 @@ DOMAIN_CLIS = ("ingest", "jobs", "scoring", "robustness", "lists", "policy", "pu
 
 
 def _register_domain_commands() -> None:
-    import importlib
-
     for package in DOMAIN_CLIS:
         name = f"kechuang.{package}.cli"
         try:

@@ -15,6 +15,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.dispatch import files
+from kechuang.dispatch.fit import FitWeights
+from kechuang.dispatch.service import dispatch_files, do_dispatch
 from kechuang.kit.errors import KechuangError
 
 err_console = Console(stderr=True, soft_wrap=True)
@@ -50,8 +55,6 @@ def dispatch(
         "--alternates", min=0, max=20, help="Alternates kept per request")] = 3,
 ) -> None:
     """Assign commissioners to service requests, maximising total fit (provably optimal)."""
-    from kechuang.dispatch.fit import FitWeights
-
     try:
         w = FitWeights.load(weights) if weights else FitWeights()
         if requests is not None or commissioners is not None or out is not None:
@@ -65,16 +68,12 @@ def dispatch(
 
 
 def _file_mode(requests: Path | None, commissioners: Path | None, conflicts: Path | None,
-               out: Path | None, weights: object, alternates: int) -> None:
-    from kechuang.dispatch import files
-    from kechuang.dispatch.fit import FitWeights
-    from kechuang.dispatch.service import dispatch_files
-
+               out: Path | None, weights: FitWeights, alternates: int) -> None:
     missing = [name for name, v in (("--requests", requests), ("--commissioners", commissioners),
                                     ("--out", out)) if v is None]
     if missing:
         raise _fail(f"文件模式需要 {'、'.join(missing)}")
-    assert requests and commissioners and out and isinstance(weights, FitWeights)
+    assert requests and commissioners and out
     reqs = files.read_requests(requests)
     people = files.read_commissioners(commissioners)
     banned = (files.read_conflicts(conflicts, {r.text.id for r in reqs},
@@ -87,13 +86,7 @@ def _file_mode(requests: Path | None, commissioners: Path | None, conflicts: Pat
     typer.echo(f"最优性证明：{p.method}；对偶上界 {p.dual_bound:.6f}，间隙 {p.gap:.2e} → {out}")
 
 
-def _db_mode(region: str | None, weights: object, alternates: int) -> None:
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.dispatch.fit import FitWeights
-    from kechuang.dispatch.service import do_dispatch
-
-    assert isinstance(weights, FitWeights)
+def _db_mode(region: str | None, weights: FitWeights, alternates: int) -> None:
     with unit_of_work() as session:
         s = do_dispatch(session, Actor.command_line(), region_code=region, weights=weights,
                         alternates=alternates)

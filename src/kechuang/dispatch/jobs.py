@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.dispatch.service import do_dispatch
 from kechuang.jobs.service import Progress, register_kind
 
 KIND = "dispatch.run"
@@ -17,8 +18,6 @@ KIND = "dispatch.run"
 def run_job(session: Session, actor: Actor, params: dict[str, Any],
             progress: Progress) -> dict[str, Any]:
     """params: ``alternates`` (alternates kept per assignment)."""
-    from kechuang.dispatch.service import do_dispatch
-
     progress("指派计算 dispatching", 0, 1)
     summary = do_dispatch(session, actor, alternates=int(params["alternates"]))
     progress("完成 done", 1, 1)

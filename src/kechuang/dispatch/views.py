@@ -16,6 +16,8 @@ from fastapi.responses import RedirectResponse
 
 from kechuang.dispatch import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.dispatch import service
+from kechuang.dispatch.jobs import KIND
+from kechuang.jobs.service import submit
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
 from kechuang.web.render import locale_of, render
@@ -32,9 +34,6 @@ def dispatch_home(request: Request, db: DB, actor: CurrentActor):
 @router.post("/dispatch/run", dependencies=[allow(BUREAU)])
 def dispatch_run(db: DB, actor: CurrentActor,
                  alternates: Annotated[int, Form(ge=0, le=20)] = service.DEFAULT_ALTERNATES):
-    from kechuang.dispatch.jobs import KIND
-    from kechuang.jobs.service import submit
-
     job = submit(db, actor, KIND, {"alternates": alternates})
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 

@@ -18,8 +18,13 @@ from rich.table import Table
 
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
+from kechuang.db import unit_of_work
 from kechuang.ingest.readers import FileRefused
+from kechuang.ingest.schemas import BatchOut
+from kechuang.ingest.service import do_import, do_rollback_batch, list_batches, problems_xlsx
+from kechuang.ingest.template_store import all_templates, get_template
 from kechuang.kit.errors import KechuangError
+from kechuang.kit.timefmt import local
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -48,9 +53,6 @@ def import_file(
         "--report", help="Write the full problem report to this XLSX file")] = None,
 ) -> None:
     """Import a departmental file (数据归集). Exit 0 on success, 1 with the problem report."""
-    from kechuang.db import unit_of_work
-    from kechuang.ingest.service import do_import, problems_xlsx
-
     size, limit = file.stat().st_size, get_settings().import_max_bytes
     if size > limit:  # refused before a byte is read (issue 17)
         raise _fail(FileRefused(f"文件“{file.name}”过大：{size:,} 字节，上限 {limit:,} 字节",
@@ -114,11 +116,6 @@ def batches_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
 ) -> None:
     """List import batches, newest first."""
-    from kechuang.db import unit_of_work
-    from kechuang.ingest.schemas import BatchOut
-    from kechuang.ingest.service import list_batches
-    from kechuang.kit.timefmt import local
-
     with unit_of_work() as session:
         rows = list_batches(session, Actor.command_line(), limit=limit)
         if as_json:
@@ -142,9 +139,6 @@ def batches_list(
 @batches_app.command("rollback")
 def batches_rollback(batch_id: Annotated[int, typer.Argument(help="Batch number")]) -> None:
     """Roll back a batch: delete its values and restore those it superseded."""
-    from kechuang.db import unit_of_work
-    from kechuang.ingest.service import do_rollback_batch
-
     try:
         with unit_of_work() as session:
             summary = do_rollback_batch(session, Actor.command_line(), batch_id)
@@ -158,9 +152,6 @@ def batches_rollback(batch_id: Annotated[int, typer.Argument(help="Batch number"
 @templates_app.command("list")
 def templates_list() -> None:
     """List the import templates (built-in, settings folder, bureau-edited)."""
-    from kechuang.db import unit_of_work
-    from kechuang.ingest.template_store import all_templates
-
     try:
         with unit_of_work() as session:
             entries = all_templates(session)
@@ -180,9 +171,6 @@ def templates_list() -> None:
 @templates_app.command("show")
 def templates_show(name: Annotated[str, typer.Argument(help="Template name")]) -> None:
     """Print a template's YAML."""
-    from kechuang.db import unit_of_work
-    from kechuang.ingest.template_store import get_template
-
     try:
         with unit_of_work() as session:
             entry = get_template(session, name)

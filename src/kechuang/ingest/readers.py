@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 from time import thread_time
 from typing import Any
 
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from kechuang.config import get_settings
@@ -240,8 +241,6 @@ def _cell_value(cell: Any) -> Cell:
 def read_xlsx(data: bytes, filename: str, is_header: Callable[[list[str]], bool], *,
               max_rows: int, max_unzipped: int, max_ratio: int) -> Workbook:
     check_zip(data, filename, max_unzipped=max_unzipped, max_ratio=max_ratio)
-    from openpyxl import load_workbook
-
     try:
         # read-only streams the sheets; data_only=False keeps formulas visible (so they can
         # be reported); keep_vba=False drops macros; keep_links=False ignores external links

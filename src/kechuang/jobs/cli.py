@@ -8,6 +8,10 @@ from typing import Annotated
 
 import typer
 
+from kechuang.auth.actor import Actor
+from kechuang.db import get_engine, unit_of_work
+from kechuang.jobs.service import job_dict, list_jobs, recover_stale, run_pending
+
 jobs_app = typer.Typer(help="后台任务 Jobs (long work with progress).", no_args_is_help=True)
 
 
@@ -20,10 +24,6 @@ def list_cmd(
     limit: Annotated[int, typer.Option("--limit", help="How many of the newest jobs")] = 20,
 ) -> None:
     """Show the newest jobs with their status and progress."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.jobs.service import job_dict, list_jobs
-
     with unit_of_work() as session:
         rows = [job_dict(session, j) for j in list_jobs(session, Actor.command_line(), limit)]
     if not rows:
@@ -42,9 +42,6 @@ def work_cmd(
 ) -> None:
     """Run queued jobs in this process (first marking failed the jobs a dead worker left
     running); with ``--once`` exit when the queue is empty."""
-    from kechuang.db import get_engine
-    from kechuang.jobs.service import recover_stale, run_pending
-
     engine = get_engine()
     stale = recover_stale(engine)
     if stale:
@@ -61,8 +58,5 @@ def work_cmd(
 @jobs_app.command("recover")
 def recover_cmd() -> None:
     """Mark failed the jobs left running by a worker process that no longer exists."""
-    from kechuang.db import get_engine
-    from kechuang.jobs.service import recover_stale
-
     n = recover_stale(get_engine())
     typer.echo(f"已将 {n} 个中断的任务标记为失败 marked {n} stale jobs failed")

@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
 import socket
@@ -71,8 +73,6 @@ def _load_kinds() -> None:
     global _kinds_loaded
     if _kinds_loaded:
         return
-    import importlib
-
     for name in KIND_MODULES:
         importlib.import_module(name)
     _kinds_loaded = True
@@ -97,8 +97,6 @@ def _actor_of(job: Job) -> Actor:
 
 
 def _json_safe(params: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     try:
         return dict(json.loads(json.dumps(params, ensure_ascii=False)))
     except (TypeError, ValueError) as exc:

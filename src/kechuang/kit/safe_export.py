@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kechuang.kit.errors import InvalidInput
+
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
@@ -29,8 +31,6 @@ def write_csv(path: str | Path, header: Sequence[Any], rows: Iterable[Sequence[A
     """Write a CSV that nobody sees half-written: a temporary file in the same folder,
     renamed into place at the end (removed if anything fails). Every cell is neutralised.
     Returns the number of data rows written."""
-    from kechuang.kit.errors import InvalidInput
-
     target = Path(path)
     directory = target.resolve().parent
     if not directory.is_dir():

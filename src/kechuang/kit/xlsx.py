@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from kechuang.kit.safe_export import neutralise_row
@@ -26,8 +27,6 @@ def write_xlsx(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]
 
 
 def _header_cell(ws: Any, text: str) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-
     cell = WriteOnlyCell(ws, value=text)
     cell.font = Font(bold=True)
     cell.fill = PatternFill("solid", fgColor="DDE7F0")

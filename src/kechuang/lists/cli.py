@@ -10,7 +10,20 @@ from typing import Annotated
 
 import typer
 
-from kechuang.kit.errors import KechuangError
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.lists import repository as repo
+from kechuang.lists.schemes import load_scheme_file, shipped_scheme
+from kechuang.lists.service import (
+    do_export_payments,
+    do_publish_run,
+    do_withdraw_run,
+    list_view,
+    list_xlsx,
+    payment_list,
+)
+from kechuang.lists.stats import yearly_stats
 
 lists_app = typer.Typer(help="积分榜、积分红利与年度统计 Lists, dividends and statistics.",
                         no_args_is_help=True)
@@ -29,8 +42,6 @@ def _write_atomically(path: Path, body: bytes) -> None:
     """Nobody sees a half-written file: a temporary file in the same folder, renamed."""
     directory = path.resolve().parent
     if not directory.is_dir():
-        from kechuang.kit.errors import InvalidInput
-
         raise InvalidInput(f"输出目录 {directory} 不存在", f"Output folder {directory} missing")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -45,10 +56,6 @@ def _write_atomically(path: Path, body: bytes) -> None:
 @lists_app.command("publish")
 def publish_cmd(run: Annotated[int, typer.Option("--run", help="Scoring run id")]) -> None:
     """Publish a scoring run's lists (it becomes current for its system, year and scope)."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.lists.service import do_publish_run
-
     try:
         with unit_of_work() as session:
             r = do_publish_run(session, Actor.command_line(), run)
@@ -60,10 +67,6 @@ def publish_cmd(run: Annotated[int, typer.Option("--run", help="Scoring run id")
 @lists_app.command("withdraw")
 def withdraw_cmd(run: Annotated[int, typer.Option("--run", help="Scoring run id")]) -> None:
     """Take a published run's lists off the public page."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.lists.service import do_withdraw_run
-
     try:
         with unit_of_work() as session:
             r = do_withdraw_run(session, Actor.command_line(), run)
@@ -80,11 +83,6 @@ def export_cmd(
                       ] = False,
 ) -> None:
     """Write a run's lists (veto applied) to an XLSX file."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.lists import repository as repo
-    from kechuang.lists.service import list_view, list_xlsx
-
     try:
         with unit_of_work() as session:
             actor = Actor.command_line()
@@ -106,11 +104,6 @@ def dividends_cmd(
                    ] = None,
 ) -> None:
     """Compute the payment list of a reward scheme over a run; print totals, write XLSX."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.lists.schemes import load_scheme_file, shipped_scheme
-    from kechuang.lists.service import do_export_payments, payment_list
-
     try:
         path = Path(scheme)
         loaded = load_scheme_file(path) if path.suffix in (".yaml", ".yml") or path.exists() \
@@ -142,10 +135,6 @@ def stats_cmd(
                                                    "published or not")] = False,
 ) -> None:
     """The yearly statistics (participants, growth of points, the "四个90%" shares) as JSON."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.lists.stats import yearly_stats
-
     try:
         with unit_of_work() as session:
             report = yearly_stats(session, Actor.command_line(), system, year=year,

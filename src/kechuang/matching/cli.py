@@ -7,16 +7,19 @@ RUN.csv atomically: an error or an interrupted run leaves no partial output.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kechuang.db import get_engine
 from kechuang.kit.errors import KechuangError
-
-if TYPE_CHECKING:
-    from kechuang.matching.search import Mode
+from kechuang.matching import dense
+from kechuang.matching.engine import KINDS, matcher_for
+from kechuang.matching.files import read_corpus, read_queries, write_run
+from kechuang.matching.search import MODES, Matcher, Mode, default_mode
+from kechuang.matching.synonyms import Synonyms
 
 err_console = Console(stderr=True, soft_wrap=True)
 match_app = typer.Typer(help="技术供需匹配 Technology demand ↔ supply matching.",
@@ -50,11 +53,6 @@ def search(
         "--cache-dir", help="Where document vectors are cached")] = DEFAULT_CACHE,
 ) -> None:
     """Rank the corpus for every query; k rows per query (fewer only if the corpus is smaller)."""
-    from kechuang.matching import dense
-    from kechuang.matching.files import read_corpus, read_queries, write_run
-    from kechuang.matching.search import MODES, Matcher, default_mode
-    from kechuang.matching.synonyms import Synonyms
-
     chosen: Mode
     if mode is None:
         chosen = default_mode()
@@ -104,9 +102,6 @@ def rebuild(
 
     Only public records are indexed; the command reports how many of each kind and checks
     that a query runs. Web workers follow changes by themselves (see docs/matching.md)."""
-    from kechuang.db import get_engine
-    from kechuang.matching.engine import KINDS, matcher_for
-
     kinds = kind or list(KINDS)
     bad = [k for k in kinds if k not in KINDS]
     if bad:

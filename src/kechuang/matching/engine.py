@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from kechuang.config import get_settings
 from kechuang.kit.errors import InvalidInput
 from kechuang.matching import confidence
 from kechuang.matching import fields as fieldmap
@@ -65,8 +66,6 @@ def snapshot_path(engine: Engine) -> Path:
     """Where the indexes of ``engine``'s database are kept between processes: next to a
     SQLite file, else under the ``cache_dir`` setting's ``matching/`` (one file per
     database URL)."""
-    from kechuang.config import get_settings
-
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database + ".matching.pkl")

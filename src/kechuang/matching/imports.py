@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
 from kechuang.ingest.readers import Sheet, read_file
-from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.kit.errors import Forbidden, InvalidInput, KechuangError
 from kechuang.matching import repository as repo
 from kechuang.matching import service
 from kechuang.matching.schemas import (
@@ -180,8 +180,6 @@ def check_file(session: Session, actor: Actor, kind_name: str, data: bytes, file
         raise InvalidInput(f"未知的导入类型：{kind_name}（可选 {'、'.join(KINDS)}）",
                            f"Unknown import kind {kind_name}")
     if actor.role not in kind.roles:
-        from kechuang.kit.errors import Forbidden
-
         raise Forbidden(f"您的角色不能导入{kind.label}", "Your role may not import this")
     s = get_settings()
     workbook = read_file(data, filename, _is_header(kind), max_bytes=s.import_max_bytes,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import math
+import multiprocessing
 import os
 from array import array
 from collections import Counter
@@ -411,8 +412,6 @@ class LexicalIndex:
                                                   npt.NDArray[np.float32]]]],
                       lengths: dict[str, list[FloatArray]]) -> None:
         if n_workers > 1 and len(jobs) > 1:
-            import multiprocessing
-
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(min(n_workers, len(jobs))) as pool:
                 for i, result in enumerate(pool.imap(_analyse_chunk, jobs)):

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.jobs.service import Progress, register_kind
+from kechuang.kit import audit
+from kechuang.matching.engine import engine_of, matcher_for
 
 KIND = "matching.index.rebuild"
 
@@ -18,9 +20,6 @@ def run_job(session: Session, actor: Actor, params: dict[str, Any],
             progress: Progress) -> dict[str, Any]:
     """No params. The rebuilt index replaces this process's and is written as the snapshot
     other processes start from."""
-    from kechuang.kit import audit
-    from kechuang.matching.engine import engine_of, matcher_for
-
     counts = matcher_for(engine_of(session)).rebuild(
         progress=lambda kind, done, total: progress(f"索引 {kind}", done, total))
     audit.record(session, actor, "matching.index.rebuild", "match_index", None, after=counts)

@@ -34,6 +34,7 @@ from kechuang.matching.schemas import (
     TalentEntryIn,
     as_invalid,
     count,
+    listing,
     text,
 )
 from kechuang.models import Enterprise, Expert, Industry, Institute
@@ -530,8 +531,6 @@ def do_add_synonyms(session: Session, actor: Actor, line: str) -> SynonymEntry:
     first term names the group; a group with the same first term is replaced."""
     if not actor.is_bureau:
         raise Forbidden("只有科技局可以编辑同义词词典", "Only the bureau edits synonyms")
-    from kechuang.matching.schemas import listing
-
     try:
         terms = listing(text(line, "同义词组", max_len=500, required=True), "同义词组", None, 20)
     except FieldError as exc:

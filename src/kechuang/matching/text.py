@@ -22,6 +22,8 @@ import threading
 import unicodedata
 from typing import Any
 
+import jieba
+
 from kechuang.kit.errors import InvalidInput
 
 # Documented limits. A query longer than this is refused (an analyst pasted a whole file);
@@ -71,8 +73,6 @@ def _jieba() -> Any:
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                import jieba
-
                 jieba.setLogLevel(logging.WARNING)
                 tokenizer = jieba.Tokenizer()
                 tokenizer.initialize()

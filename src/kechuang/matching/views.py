@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
 from kechuang.matching import confidence, imports, service, workflow
 from kechuang.matching import i18n as _i18n  # noqa: F401  (registers the UI strings)
@@ -24,6 +25,7 @@ from kechuang.matching import repository as repo
 from kechuang.matching.demo import ATTRIBUTION
 from kechuang.matching.engine import engine_of, matcher_for
 from kechuang.matching.fields import load as load_fields
+from kechuang.matching.jobs import KIND
 from kechuang.matching.schemas import (
     DECLINE_REASONS,
     DEGREES,
@@ -392,8 +394,5 @@ def synonyms_delete(db: DB, actor: CurrentActor, entry_id: RecordId):
 
 @router.post("/matching/index/rebuild", dependencies=[allow(BUREAU)])
 def index_rebuild(db: DB, actor: CurrentActor):
-    from kechuang.jobs.service import submit
-    from kechuang.matching.jobs import KIND
-
     job = submit(db, actor, KIND, {})
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)

@@ -9,9 +9,16 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
 from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.kit.safe_export import write_csv
+from kechuang.policy.cases import case_files, run_case_file
+from kechuang.policy.engine import evaluate
+from kechuang.policy.loader import get_policy
+from kechuang.policy.service import VERDICT_LABELS, do_run_policies
 
 policy_app = typer.Typer(help="政策计算 Policies as code.", no_args_is_help=True)
 
@@ -32,8 +39,6 @@ def test_cmd(
     ] = None,
 ) -> None:
     """Run the YAML test cases of policies; exit 1 when any case fails."""
-    from kechuang.policy.cases import case_files, run_case_file
-
     if path is not None and not path.exists():
         raise _fail(f"找不到 {path}")
     files = case_files(path)
@@ -93,9 +98,6 @@ def eval_cmd(
     ] = None,
 ) -> None:
     """Evaluate one policy for every enterprise of a file and write the verdicts."""
-    from kechuang.policy.engine import evaluate
-    from kechuang.policy.loader import get_policy
-
     when = _as_of_date(as_of)
     try:
         lp = get_policy(policy)
@@ -122,12 +124,6 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Evaluate policies over every enterprise in the database and store immutable runs."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.policy.service import VERDICT_LABELS, do_run_policies
-
     when = _as_of_date(as_of)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.jobs.service import Progress, register_kind
+from kechuang.policy.service import do_run_policies
 
 KIND = "policy.run"
 
@@ -18,8 +19,6 @@ KIND = "policy.run"
 def run_job(session: Session, actor: Actor, params: dict[str, Any],
             progress: Progress) -> dict[str, Any]:
     """params: ``as_of`` (ISO date), optional ``policy_ids``."""
-    from kechuang.policy.service import do_run_policies
-
     summaries = do_run_policies(session, actor, params.get("policy_ids") or None,
                                 date.fromisoformat(str(params["as_of"])), progress)
     return {"runs": [{"run_id": s.run_id, "policy_id": s.policy_id, "counts": s.counts}

@@ -13,9 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.policy import service
+from kechuang.policy.jobs import KIND
 from kechuang.registry.views import DETAIL_ROLES
 from kechuang.web.deps import BUREAU, DB, CurrentActor, allow
 from kechuang.web.render import render
@@ -45,9 +47,6 @@ def policy_run(db: DB, actor: CurrentActor,
         except ValueError as exc:
             raise InvalidInput(f"评价日应为 YYYY-MM-DD 格式的日期：{as_of}",
                                f"as_of must be a YYYY-MM-DD date: {as_of}") from exc
-    from kechuang.jobs.service import submit
-    from kechuang.policy.jobs import KIND
-
     job = submit(db, actor, KIND, {"as_of": when.isoformat()})
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 

@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.facts import read_facts
 from kechuang.facts import service as facts_service
 from kechuang.kit import audit
 from kechuang.kit.errors import KechuangError, NotFound
@@ -51,6 +52,7 @@ from kechuang.registry.service import AUDITED_READERS, format_value
 from kechuang.scoring import expressions as ex
 from kechuang.scoring.catalogue import load_system
 from kechuang.scoring.runs import tier_names
+from kechuang.scoring.service import explain
 from kechuang.scoring.system import System
 from kechuang.web.i18n import translate
 
@@ -250,8 +252,6 @@ def _facts_by_metric(session: Session, e: Enterprise, locale: str) -> dict[str, 
 
 def _explained(session: Session, actor: Actor, run: ScoringRun, uscc: str) -> Any:
     """The scoring package's explanation of one enterprise, when that API exists."""
-    from kechuang.scoring.service import explain
-
     try:
         return explain(session, actor, run.id, uscc)
     except Exception:  # noqa: BLE001 - provenance falls back to the current facts
@@ -335,8 +335,6 @@ def trend(session: Session, e: Enterprise, runs: list[ScoringRun]) -> list[Trend
 def whatif_metrics(session: Session, actor: Actor, e: Enterprise, run: ScoringRun,
                    sys_: System | None, locale: str) -> list[WhatIfMetric]:
     """The inputs the what-if panel offers, with the enterprise's current value."""
-    from kechuang.facts import read_facts
-
     catalogue = metrics_by_code()
     codes = list(dict.fromkeys([*sorted(sys_.inputs() if sys_ else []), *POLICY_INPUTS]))
     codes = [c for c in codes if c in catalogue and catalogue[c].period_type == "year"

@@ -46,7 +46,7 @@ from kechuang.policy.engine import Frame, evaluate
 from kechuang.policy.gaps import fmt, gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.runs import aligned, input_years, policy_hash, prepare_frame
-from kechuang.policy.service import VERDICT_LABELS
+from kechuang.policy.service import CHUNK_ENTERPRISES, VERDICT_LABELS, policy_inputs
 from kechuang.push import repository as repo
 from kechuang.push.schemas import (
     KIND_LABELS,
@@ -56,6 +56,7 @@ from kechuang.push.schemas import (
     PushRules,
     rules,
 )
+from kechuang.tiers.schemas import rules as tier_rules
 
 #: precedence when several kinds apply to one (enterprise, policy, period)
 PRECEDENCE = ("expiring", "newly_eligible", "near_eligible")
@@ -115,8 +116,6 @@ class InputFrames:
 
     def covering(self, as_of: date, ids: np.ndarray) -> list[tuple[Frame, np.ndarray]]:
         """(frame, enterprise id per frame row) of every block holding some of ``ids``."""
-        from kechuang.policy.service import CHUNK_ENTERPRISES, policy_inputs
-
         ids = np.unique(np.asarray(ids, dtype=np.int64))
         years = input_years(as_of)
         if len(ids) <= FEW_CANDIDATES:  # a page's handful: read exactly those
@@ -352,8 +351,6 @@ def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
     within the cut-off of ``tiers/rules.yaml``) since the previous published run of the
     same system and scope get ``newly_eligible``; those ranked within ``pool_factor`` × the
     cut-off get ``near_eligible`` with the points still missing. Period = the run's year."""
-    from kechuang.tiers.schemas import rules as tier_rules
-
     if not run.published:
         return None
     lead = next((t.scoring for t in tier_rules().tiers if t.scoring is not None), None)

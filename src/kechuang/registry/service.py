@@ -22,6 +22,7 @@ from kechuang.facts import service as facts_service
 from kechuang.kit import audit
 from kechuang.kit.errors import NotFound
 from kechuang.registry import repository as repo
+from kechuang.registry.catalogue import metrics_by_code
 from kechuang.registry.reference import display_industry_code, industry_index
 from kechuang.registry.schemas import (
     PER_PAGE,
@@ -242,8 +243,6 @@ class DetailView:
 
 
 def arrange(session: Session, detail: EnterpriseDetail, locale: str) -> DetailView:
-    from kechuang.registry.catalogue import metrics_by_code
-
     catalogue = metrics_by_code()
     view = DetailView()
     yearly: dict[str, YearlyRow] = {}

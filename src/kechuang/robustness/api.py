@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
 from kechuang.robustness import repository as repo
 from kechuang.robustness import service
+from kechuang.robustness.jobs import KIND
 from kechuang.web.deps import BUREAU, DB, CurrentActor, Offset, PageSize, RowId, allow
 
 router = APIRouter(tags=["robustness"])
@@ -80,9 +82,6 @@ def start_analysis(db: DB, actor: CurrentActor, scoring_run_id: RowId,
                    body: StartAnalysis | None = None) -> QueuedOut:
     """Queue an analysis of a scoring run as a job (kind ``robustness``); poll
     ``/api/v1/jobs/{id}`` for progress, its result names the analysis."""
-    from kechuang.jobs.service import submit
-    from kechuang.robustness.jobs import KIND
-
     run = service.get_run_to_analyse(db, actor, scoring_run_id)
     if service.results_count_of_run(db, run.id) == 0:
         raise InvalidInput(f"评分运行 {run.id} 没有任何企业结果，无法做稳健性分析",

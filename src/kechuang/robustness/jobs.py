@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.jobs.service import Progress, register_kind
+from kechuang.robustness.service import do_robustness
 
 KIND = "robustness"
 
@@ -16,8 +17,6 @@ KIND = "robustness"
 def run_job(session: Session, actor: Actor, params: dict[str, Any],
             progress: Progress) -> dict[str, Any]:
     """params: ``run_id``, optional ``replications`` and ``seed``."""
-    from kechuang.robustness.service import do_robustness
-
     def opt(key: str) -> int | None:
         v = params.get(key)
         return int(v) if v not in (None, "") else None

@@ -10,10 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
 from kechuang.robustness import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.robustness import repository as repo
 from kechuang.robustness import service
+from kechuang.robustness.jobs import KIND
 from kechuang.scoring import service as scoring_service
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, RowId, allow
@@ -62,9 +64,6 @@ def run_page(request: Request, db: DB, actor: CurrentActor, scoring_run_id: RowI
 def start(db: DB, actor: CurrentActor, scoring_run_id: RowId,
           replications: Annotated[str | None, Form()] = None,
           seed: Annotated[str | None, Form()] = None):
-    from kechuang.jobs.service import submit
-    from kechuang.robustness.jobs import KIND
-
     run = service.get_run_to_analyse(db, actor, scoring_run_id)
     params = {"run_id": run.id,
               "replications": parse_int(replications, "重复次数", 1, 100_000),

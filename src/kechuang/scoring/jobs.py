@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.jobs.service import Progress, register_kind
+from kechuang.scoring.service import do_score_run
 
 KIND = "scoring.run"
 
@@ -16,8 +17,6 @@ KIND = "scoring.run"
 def run_job(session: Session, actor: Actor, params: dict[str, Any],
             progress: Progress) -> dict[str, Any]:
     """params: ``system_id``, optional ``year``, ``version``, ``parameters``."""
-    from kechuang.scoring.service import do_score_run
-
     year = params.get("year")
     run = do_score_run(session, actor, str(params["system_id"]),
                        int(year) if year not in (None, "") else None,

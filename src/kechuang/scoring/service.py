@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -34,9 +35,11 @@ from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise
 from kechuang.models.scoring import ScoringRun
 from kechuang.registry.catalogue import metrics_by_code
+from kechuang.scoring import engine
 from kechuang.scoring import expressions as ex
 from kechuang.scoring import repository as repo
 from kechuang.scoring import runs as R
+from kechuang.scoring.catalogue import load_system
 from kechuang.scoring.system import System
 
 Progress = Callable[[str, int, int], None]
@@ -94,8 +97,6 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
     step = progress or _noop
     started = datetime.now(UTC)
     step("加载指标体系 loading the system", 0, STEPS)
-    from kechuang.scoring.catalogue import load_system
-
     system = load_system(system_id, version)
     if repo.count_visible_enterprises(session, actor) == 0:
         raise InvalidInput("您的管辖范围内没有任何企业，无法评分",
@@ -196,10 +197,6 @@ def _compute(system: System, holder: list[pd.DataFrame], year: int
              ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
     """Run the engine on in-process DuckDB. The input frame is handed over in ``holder``
     and dropped once DuckDB holds its copy (peak memory at national scale)."""
-    import ibis
-
-    from kechuang.scoring import engine
-
     con = ibis.duckdb.connect()
     spill = tempfile.mkdtemp(prefix="kechuang-duckdb-")
     # the engine keeps every materialised stage until the end: bound DuckDB's memory so that
@@ -403,8 +400,6 @@ def explain(session: Session, actor: Actor, run_id: int, uscc: str) -> Explanati
     pos = repo.position_of(session, run.id, ent.id)
     assert pos is not None
     values = repo.run_values_at(session, run.id, pos)
-    from kechuang.scoring.catalogue import load_system
-
     try:
         system: System | None = load_system(run.system_id, run.system_version)
     except Exception:  # the file is gone: explain from what the run stored

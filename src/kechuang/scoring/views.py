@@ -12,10 +12,12 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
 from kechuang.scoring import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.scoring import repository as repo
 from kechuang.scoring import service
+from kechuang.scoring.jobs import KIND
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, PageNo, RowId, allow
 from kechuang.web.render import render
@@ -54,9 +56,6 @@ def run_list(request: Request, db: DB, actor: CurrentActor):
 def start_run(db: DB, actor: CurrentActor, system: Annotated[str, Form()],
               year: Annotated[str | None, Form()] = None,
               version: Annotated[str | None, Form()] = None):
-    from kechuang.jobs.service import submit
-    from kechuang.scoring.jobs import KIND
-
     y: int | None = None
     if year and year.strip():
         try:

@@ -6,7 +6,11 @@ from typing import Annotated
 
 import typer
 
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
 from kechuang.kit.errors import KechuangError
+from kechuang.tiers.schemas import rules
+from kechuang.tiers.service import do_snapshot, snapshot_overview, transitions
 
 tiers_app = typer.Typer(help="梯次培育 Tiered cultivation.", no_args_is_help=True)
 
@@ -26,11 +30,6 @@ def snapshot_cmd(
                                                            "latest with policy runs)")] = None,
 ) -> None:
     """Store every enterprise's tier for an evaluation year (all regions)."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.tiers.schemas import rules
-    from kechuang.tiers.service import do_snapshot
-
     try:
         with unit_of_work() as session:
             s = do_snapshot(session, Actor.command_line(), year)
@@ -50,11 +49,6 @@ def show_cmd(
                                                 "latest snapshot)")] = None,
 ) -> None:
     """Print the tier counts of every snapshot year and the transitions between two."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.tiers.schemas import rules
-    from kechuang.tiers.service import snapshot_overview, transitions
-
     rs = rules()
     actor = Actor.command_line()
     try:

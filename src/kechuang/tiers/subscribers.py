@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.kit.events import subscribe
 from kechuang.policy import service as policy_service
+from kechuang.tiers import repository as repo
+from kechuang.tiers.service import do_snapshot
 
 
 @subscribe("policy.runs_completed")
 def on_policy_runs(session: Session, actor: Actor, run_ids: list[int], **_: Any) -> None:
-    from kechuang.tiers.service import do_snapshot
-
     years = policy_service.eval_years(session, run_ids)
     for year in years:
         do_snapshot(session, actor, int(year))
@@ -25,8 +25,5 @@ def on_policy_runs(session: Session, actor: Actor, run_ids: list[int], **_: Any)
 @subscribe("scoring.run_completed")
 @subscribe("scoring.run_published")
 def on_scoring_run(session: Session, actor: Actor, run: Any, **_: Any) -> None:
-    from kechuang.tiers import repository as repo
-    from kechuang.tiers.service import do_snapshot
-
     if getattr(run, "published", False) and int(run.year) in repo.policy_years(session):
         do_snapshot(session, actor, int(run.year))
