@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -18,8 +19,9 @@ money = st.decimals(min_value=Decimal("-99999999"), max_value=Decimal("99999999"
 
 
 def _batch(session) -> int:
-    b = ImportBatch(template="t", department_code="tax", filename="f.csv", content_hash="h",
-                    layout="wide")
+    # a fresh content hash per batch: one committed batch per file content (migration 0021)
+    b = ImportBatch(template="t", department_code="tax", filename="f.csv",
+                    content_hash=uuid.uuid4().hex, layout="wide")
     session.add(b)
     session.flush()
     return b.id
