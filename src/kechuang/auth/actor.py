@@ -38,11 +38,12 @@ class Actor:
         return cls(username="public", role="public", region_code=None, region_path="/", ip=ip)
 
     @classmethod
-    def command_line(cls) -> Actor:
-        """The operator at the server's shell: a bureau administrator over every region."""
+    def command_line(cls, region_code: str | None = None, region_path: str = "/") -> Actor:
+        """The operator at the server's shell: a bureau administrator over every region, or
+        narrowed to one region (a county's demo records, region-scoped reports)."""
         try:
             who = getpass.getuser()
         except Exception:  # no passwd entry in some containers
             who = "unknown"
-        return cls(username=f"cli:{who}", role="bureau_admin", region_code=None, region_path="/",
-                   display_name="命令行")
+        return cls(username=f"cli:{who}", role="bureau_admin", region_code=region_code,
+                   region_path=region_path, display_name="命令行")

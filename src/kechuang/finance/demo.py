@@ -109,15 +109,8 @@ def _months_back(today: date, n: int) -> list[int]:
 
 def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> dict[str, Any]:
     rng = np.random.default_rng([seed, 13])
-    cli = Actor.command_line()
     path = repo.region_path(session, county_code) or "/"
-    county = Actor(
-        username=cli.username,
-        role="bureau_admin",
-        region_code=county_code,
-        region_path=path,
-        display_name=cli.display_name,
-    )
+    county = Actor.command_line(county_code, path)
     banks = repo.banks_on_path(session, path)
     if not banks:
         return {}

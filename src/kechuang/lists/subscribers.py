@@ -22,10 +22,7 @@ DEMO_SYSTEM = "zjg-points"
 
 @subscribe("demo.county_loaded")
 def on_demo(session: Session, county_code: str, summary: dict[str, Any], **_: Any) -> None:
-    cli = Actor.command_line()
-    county = Actor(username=cli.username, role="bureau_admin", region_code=county_code,
-                   region_path=repo.region_path(session, county_code),
-                   display_name=cli.display_name)
+    county = Actor.command_line(county_code, repo.region_path(session, county_code))
     run = scoring_service.do_score_run(session, county, DEMO_SYSTEM)
     do_publish_run(session, county, run.id)
     summary["points"] = {"run": run.id, "system": run.system_id, "year": run.year,

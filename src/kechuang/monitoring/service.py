@@ -439,9 +439,7 @@ def region_actor(session: Session, region_code: str) -> Actor:
     reg = repo.region(session, region_code)
     if reg is None:
         raise NotFound(f"区域代码不存在：{region_code}", f"unknown region {region_code}")
-    cli = Actor.command_line()
-    return Actor(username=cli.username, role=cli.role, region_code=reg.code,
-                 region_path=reg.path, display_name=cli.display_name)
+    return Actor.command_line(reg.code, reg.path)
 
 
 TASK_COLUMNS = ("code", "title", "department", "deadline")

@@ -232,9 +232,7 @@ def _challenges(session: Session, actor: Actor, rng: np.random.Generator, county
         kpis=[{"name": "吨水处理成本降幅", "target": "≥ 30", "unit": "%"},
               {"name": "结晶盐纯度", "target": "≥ 98.5", "unit": "%"}],
         budget_cap=Decimal("1000000"), cofunding=Decimal("600000")))
-    in_review.state = "closed"
-    in_review.opens_at = _utc(today - timedelta(days=50))
-    in_review.closes_at = engine.deadline_utc(today - timedelta(days=5))
+    _force(in_review, "closed", today - timedelta(days=5), decided=False)
     _bids(session, in_review, bidders[:4], today - timedelta(days=12), "checked")
     session.flush()
     service.do_call_action(session, actor, in_review.id, "request_review")
@@ -284,13 +282,18 @@ def _challenges(session: Session, actor: Actor, rng: np.random.Generator, county
             "in_review_call": in_review.id}
 
 
-def _force(call: ProgramCall, state: str, decided: date) -> None:
+def _force(call: ProgramCall, state: str, on: date, *, decided: bool = True) -> None:
     """Demo history: the call went through its steps in the past (the workflow itself is
-    exercised by the tests and the browser journey)."""
+    exercised by the tests and the browser journey) — decided on ``on``, or (``decided``
+    false) closed then."""
     call.state = state
-    call.opens_at = _utc(decided - timedelta(days=60))
-    call.closes_at = engine.deadline_utc(decided - timedelta(days=20))
-    call.decided_at = _utc(decided)
+    if decided:
+        call.opens_at = _utc(on - timedelta(days=60))
+        call.closes_at = engine.deadline_utc(on - timedelta(days=20))
+        call.decided_at = _utc(on)
+    else:
+        call.opens_at = _utc(on - timedelta(days=45))
+        call.closes_at = engine.deadline_utc(on)
 
 
 def _bids(session: Session, call: ProgramCall, bidders: list[Any], on: date, state: str

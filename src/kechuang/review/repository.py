@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import region_code_in_scope
 from kechuang.kit.errors import NotFound
-from kechuang.models import Enterprise
 from kechuang.models.matching import ExpertProfile
 from kechuang.models.orgs import Expert, Institute
 from kechuang.models.review import (
@@ -265,10 +264,3 @@ def set_round(session: Session, r: ReviewRound, **values: Any) -> None:
         setattr(r, k, v)
     session.flush()
 
-
-def demo_enterprises(session: Session, county_code: str, n: int) -> list[tuple[int, str, str]]:
-    """The first ``n`` enterprises of a county (demo data)."""
-    q = (select(Enterprise.id, Enterprise.name, Enterprise.region_code)
-         .where(Enterprise.region_code.startswith(county_code))
-         .order_by(Enterprise.id).limit(n))
-    return [(int(i), str(name), str(r)) for i, name, r in session.execute(q)]
