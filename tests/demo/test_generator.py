@@ -389,15 +389,24 @@ def test_a_failed_demo_leaves_nothing_behind(db_factory: Any) -> None:
 
 
 def test_the_demo_publishes_the_county_points_list_that_pages_read(demo: Engine) -> None:
-    """The points list is scored with the county's system and published while the demo
-    loads, so 积分贷 lines, tiers and pushes have points to work from."""
+    """The points list of every demo year is scored with the county's system and published
+    while the demo loads (oldest first), so 积分贷 lines, tiers and pushes have points to work
+    from and an enterprise's five-year trend has five points. Only the latest year's push
+    batch waits for review; the earlier years' count as sent in their year."""
     from kechuang.models.finance import FinanceNeed
+    from kechuang.models.push import PushBatch
     from kechuang.models.scoring import ScoringRun
 
     with unit_of_work(demo) as s:
-        runs = s.scalars(select(ScoringRun)).all()
+        runs = s.scalars(select(ScoringRun).order_by(ScoringRun.id)).all()
         assert [(r.system_id, r.published, r.region_code) for r in runs] == [
-            ("zjg-points", True, "320582")]
+            ("zjg-points", True, "320582")] * 5
+        years = [r.year for r in runs]
+        assert years == sorted(years) and years[-1] - years[0] == 4
+        leading = s.execute(select(PushBatch.period, PushBatch.status)
+                            .where(PushBatch.policy_id == "leading")).all()
+        assert {p: st for p, st in leading} == {
+            **{y: "sent" for y in years[:-1] if (y, "sent") in leading}, years[-1]: "draft"}
         lines = s.scalar(select(func.count()).select_from(FinanceNeed).where(
             FinanceNeed.status == "open", FinanceNeed.credit_line_wan.is_not(None)))
         assert lines and lines > 0

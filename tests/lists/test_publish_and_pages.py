@@ -130,7 +130,14 @@ def test_public_page_without_any_published_run(client):
     assert page.status_code == 200 and 'data-testid="none-published"' in page.text
 
 
-def test_robustness_marks_only_the_unstable_places(engine, client):
+def test_robustness_marks_only_the_unstable_places(engine, client, app):
+    """Robustness marks on the public page come with a publication (issue 11, item 3): an
+    analysis made after the list was published is visible inside the bureau, says so, and
+    reaches the public page when an administrator publishes again; staff see who can."""
+    from fastapi.testclient import TestClient
+
+    from tests.lists.helpers import enterprise_id
+
     with unit_of_work(engine) as s:
         run = make_run(s, RESULTS, published=True)
         run_id = run.id
@@ -138,15 +145,34 @@ def test_robustness_marks_only_the_unstable_places(engine, client):
     assert "名次不稳健" not in plain  # no analysis, no marks
     with unit_of_work(engine) as s:
         add_robustness(s, s.get(ScoringRun, run_id), unstable=[3], stable=[1, 2])
-        from tests.lists.helpers import enterprise_id
-
         name3 = names(s)[enterprise_id(s, 3)]
+    # made after the publication: the public page does not change
+    assert 'data-testid="unstable"' not in client.get("/lists").text
+    assert [e["robust"] for e in client.get(f"/api/v1/lists/{run_id}").json()["entries"]] \
+        == [None, None]
+    staff = TestClient(app)
+    login(staff, "staff")
+    inside = staff.get(f"/lists/{run_id}").text
+    assert inside.count('data-testid="unstable"') == 1
+    assert 'data-testid="unpublished-analysis"' in inside
+    assert 'data-testid="who-publishes"' in inside and "admin" in inside
+    assert 'data-testid="publish-form"' not in inside
+    admin = TestClient(app)
+    csrf = login(admin, "admin")
+    page = admin.get(f"/lists/{run_id}").text
+    assert 'data-testid="publish-form"' in page and 'data-testid="who-publishes"' not in page
+    r = admin.post(f"/lists/{run_id}/publish", data={"csrf_token": csrf},
+                   follow_redirects=False)
+    assert r.status_code == 303
     html = client.get("/lists").text
     assert html.count('data-testid="unstable"') == 1
     row = html.split(f'data-enterprise="{name3}"')[1].split("</tr>")[0]
     assert "名次不稳健" in row
     api = client.get(f"/api/v1/lists/{run_id}").json()
     assert [e["robust"] for e in api["entries"]] == [True, False]
+    # nothing newer to bring out: publishing the current run again is refused
+    assert admin.post(f"/lists/{run_id}/publish", data={"csrf_token": csrf},
+                      follow_redirects=False).status_code == 409
 
 
 def test_exports_neutralise_formulas_and_the_public_one_has_no_credit_codes(engine, client,

@@ -210,3 +210,17 @@ def test_stored_results_survive_the_block_migration_down_and_up(loaded: Engine, 
         n_blocks = s.scalar(select(func.count()).select_from(PolicyResultBlock))
     assert n_blocks == (2 if convert_rows > 4 else 4)  # two runs of four enterprises
     assert {run_id: _results(loaded, run_id) for run_id in before} == before
+
+
+def test_an_enterprise_founded_after_the_evaluation_year_is_not_evaluated_for_it(
+        loaded: Engine) -> None:
+    """It had no business in the year: no result (before, 数据不足 with nothing missing)."""
+    cli = Actor.command_line()
+    with unit_of_work(loaded) as s:
+        ids = list(s.scalars(select(Enterprise.id).order_by(Enterprise.id)))
+        late = s.get_one(Enterprise, ids[0])
+        late.founded_on = AS_OF.replace(month=1, day=2)  # the as-of year: after eval year
+        run = do_run_policies(s, cli, ["hte"], AS_OF)[0]
+        held = set(repo.read_results(s, run.run_id, ["verdict"])["enterprise_id"])
+    assert run.enterprises == len(ids) - 1
+    assert held == set(ids[1:])

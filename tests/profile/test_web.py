@@ -80,3 +80,30 @@ def test_no_run_yet_says_so(client: TestClient, login_as) -> None:  # type: igno
     login_as("staff")
     r = client.get(f"/enterprises/{U2}/profile")
     assert r.status_code == 200 and 'data-testid="profile-none"' in r.text
+
+
+def test_the_enterprises_own_page_shows_values_not_engine_columns_in_its_language(
+        county: County, client: TestClient, login_as) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11, item 4: the engine's technical columns are for the staff explanation page;
+    an enterprise's links to the source of its numbers stay on its own facts (never the
+    import pages it may not open); English pages name dimensions and indicators in English."""
+    login_as("ent1")
+    html = client.get(f"/enterprises/{U1}/profile").text
+    for stage in ("treated", "normalised", "weight"):
+        assert f'data-stage="{stage}"' not in html
+    assert 'data-stage="raw"' in html and 'data-stage="percentile"' in html
+    assert 'data-testid="explain-link"' not in html
+    links = re.findall(r'<a href="([^"]+)"[^>]*data-testid="source-link"', html)
+    assert links, "the indicators list their source facts"
+    assert all(h.startswith(f"/enterprises/{U1}#batch-") for h in links)
+    assert client.get(f"/enterprises/{U1}").status_code == 200
+    own = client.get(f"/enterprises/{U1}").text
+    assert all(f'id="{h.split("#")[1]}"' in own for h in links)  # the anchors exist
+    client.cookies.set("kc_lang", "en")
+    english = client.get(f"/enterprises/{U1}/profile").text
+    assert "Innovation input" in english and "创新投入" not in english
+    client.cookies.delete("kc_lang")
+    login_as("staff")
+    staff = client.get(f"/enterprises/{U1}/profile").text
+    assert 'data-testid="explain-link"' in staff
+    assert 'href="/imports/' in staff

@@ -63,15 +63,23 @@ def test_newly_eligible_is_a_change_against_the_previous_run_of_the_scope(engine
 def test_borderline_is_near_and_expiring_wins_over_the_others(engine: Engine):
     with unit_of_work(engine) as s:
         e = enterprise_ids(s)
-        for n, expires in ((1, date(2025, 6, 30)), (2, date(2027, 1, 1)), (3, date(2025, 2, 1))):
+        for n, expires in ((1, date(2025, 6, 30)), (2, None), (3, date(2025, 2, 1)),
+                           (4, date(2027, 1, 1))):
             s.get(Enterprise, e[n]).hte_expires_on = expires  # type: ignore[union-attr]
-        run_id = make_run(s, "hte", {e[1]: "eligible", e[2]: "borderline", e[3]: "eligible"},
+        run_id = make_run(s, "hte", {e[1]: "eligible", e[2]: "borderline", e[3]: "eligible",
+                                     e[4]: "eligible"},
                           scores={e[2]: (60.0, 80.0)}, pass_mark=71)
         do_push_after_runs(s, CLI, [run_id])
         got = dict(s.execute(select(PushMessage.enterprise_id, PushMessage.kind)).all())
         # as-of 2025-03-01, window 365 days: 1 expires inside it (and is also eligible:
-        # expiring wins); 2 expires after it (borderline → near); 3 expired before it
-        assert got == {e[1]: "expiring", e[2]: "near_eligible", e[3]: "newly_eligible"}
+        # expiring wins); 2 holds no certificate (borderline → near); 3 expired a month
+        # before the as-of date: an expiry notice with the renewal path, never "newly
+        # eligible"; 4 holds a certificate in force until 2027: told nothing new
+        assert got == {e[1]: "expiring", e[2]: "near_eligible", e[3]: "expired"}
+        lapsed = s.scalar(select(PushMessage.body).where(PushMessage.enterprise_id == e[3]))
+        assert lapsed is not None and "2025-02-01" in lapsed and "www.innocom.gov.cn" in lapsed
+        # a draft: in no inbox until a reviewer sends the batch
+        assert set(s.scalars(select(PushMessage.status))) == {"draft"}
         near = s.scalar(select(PushMessage).where(PushMessage.enterprise_id == e[2]))
         assert near is not None and near.gap is not None
         assert "60 分–80 分" in near.gap and "71 分" in near.gap
@@ -106,7 +114,14 @@ def test_real_run_near_gap_amount_mutes_and_idempotent_reruns(loaded: Engine, mo
     assert (U1, "tech_sme", 2024, "newly_eligible") not in first
     assert (U2, "tech_sme", 2024, "newly_eligible") in first
     assert (U1, "innovative_sme", 2024, "newly_eligible") in first
-    assert (U5, "rd_super_deduction", 2024, "newly_eligible") in first
+    # a tax measure is information with the estimated saving, never "newly eligible"
+    assert (U5, "rd_super_deduction", 2024, "information") in first
+    assert not {m for m in first if m[1] == "rd_super_deduction" and m[3] != "information"}
+    with unit_of_work(loaded) as s:
+        info = s.scalar(select(PushMessage).where(PushMessage.policy_id == "rd_super_deduction",
+                                                  PushMessage.benefit.is_not(None)))
+        assert info is not None and "万元" in (info.benefit or "")
+        assert "估算可少缴企业所得税约 " + (info.benefit or "") in info.body
     with unit_of_work(loaded) as s:
         gap = s.scalar(select(PushMessage.gap).where(PushMessage.policy_id == "srdi_sme"))
     need = round(0.03 * 9800 - 264.6, 2)  # 29.4 万元

@@ -33,7 +33,9 @@ def pushed(engine: Engine) -> dict[int, int]:
         s.get(Enterprise, e[2]).name = "=HYPERLINK(\"http://x\")公司"  # type: ignore[union-attr]
         runs = [make_run(s, pid, {e[n]: "eligible" for n in range(1, 7)})
                 for pid in ("tech_sme", "innovative_sme")]
-        service.do_push_after_runs(s, Actor.command_line(), runs)
+        for summary in service.do_push_after_runs(s, Actor.command_line(), runs):
+            assert summary.batch_id is not None
+            service.do_send_batch(s, Actor.command_line(), summary.batch_id)
     return e
 
 

@@ -90,7 +90,9 @@ def test_two_grants_of_one_message_at_once_write_one_audit_row(engine: Engine) -
     with unit_of_work(engine) as s:
         e = enterprise_ids(s)
         run = make_run(s, "tech_sme", {e[1]: "eligible"})
-        push.do_push_after_runs(s, Actor.command_line(), [run])
+        batch = push.do_push_after_runs(s, Actor.command_line(), [run])[0].batch_id
+        assert batch is not None
+        push.do_send_batch(s, Actor.command_line(), batch)  # only a sent message is granted
         message = s.scalar(select(PushMessage.id).where(PushMessage.enterprise_id == e[1]))
     assert message is not None
 

@@ -205,6 +205,24 @@ def inferred_mask(frame: pd.DataFrame, code: str) -> np.ndarray:
     return np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=len(frame)).astype(bool)
 
 
+def inferred_cells(session: Session, actor: Actor, enterprise_id: int,
+                   years: Iterable[int]) -> list[tuple[str, int, float, str]]:
+    """(metric, year, value, reason) of one enterprise's yearly values that are inferred
+    from their absence (rules/absent.yaml): its page shows them marked as inferred."""
+    reasons = {r.metric: r.reason for r in absent_rules().zero_when_absent}
+    years = sorted(set(years))
+    if not years:
+        return []
+    frame = read_facts(session, actor, years, list(reasons), [enterprise_id])
+    out = []
+    for code, reason in reasons.items():
+        if code not in frame.columns:
+            continue
+        for i in np.flatnonzero(inferred_mask(frame, code)):
+            out.append((code, int(frame["year"].iat[i]), float(frame[code].iat[i]), reason))
+    return out
+
+
 def _covered(regions: np.ndarray, batch_regions: list[str | None]) -> np.ndarray:
     """Which rows' enterprise regions lie in one of the batches' regions (codes nest by
     prefix: 320582 holds 320582100; a batch without a region covers everyone)."""

@@ -21,6 +21,18 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "lists.system": ("指标体系", "Indicator system"),
     "lists.scope": ("范围", "Scope"),
     "lists.all_regions": ("全部地区", "All regions"),
+    "lists.cannot_publish": (
+        "只有科技局管理员可以发布或撤回榜单；您做的稳健性分析在局内可见，随下一次发布进入公开页面。",
+        "Only a bureau administrator may publish or withdraw lists; your robustness analyses"
+        " are visible inside the bureau and reach the public page with the next publication."),
+    "lists.publishers": ("可以发布本辖区榜单的管理员：", "Administrators who can publish here: "),
+    "lists.publishers_none": ("本辖区尚无管理员账号，请联系平台管理员。",
+                              "No administrator account covers this region yet: ask the"
+                              " platform administrator."),
+    "lists.unpublished_analysis": (
+        "本榜单发布后又做了稳健性分析：公开页面仍显示发布时的结果，管理员再次发布后更新。",
+        "A robustness analysis was made after this list was published: the public page shows"
+        " the published one until an administrator publishes again."),
     "lists.published_at": ("发布时间", "Published"),
     "lists.unpublished": ("未发布", "Not published"),
     "lists.preview": ("预览（尚未发布，公众不可见）", "Preview (not published, not public)"),

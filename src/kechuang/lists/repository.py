@@ -8,6 +8,7 @@ public and remains viewable as history) until withdrawn.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, case, func, select, true
@@ -17,7 +18,7 @@ from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible
 from kechuang.facts import service as facts_service
 from kechuang.kit.errors import NotFound
-from kechuang.models import Enterprise, Industry, Metric, Region
+from kechuang.models import Enterprise, Industry, Metric, Region, User
 from kechuang.models.scoring import ScoreResult, ScoringRun
 from kechuang.robustness import service as robustness_service
 from kechuang.scoring import service as scoring_service
@@ -193,9 +194,11 @@ def vetoed_rows(session: Session, run_id: int, actor: Actor
 Robustness = tuple[float, float, float, bool]
 
 
-def robustness_of(session: Session, run_id: int) -> dict[int, Robustness]:
-    """The latest Monte Carlo analysis of the run, by enterprise ({} when none exists)."""
-    found = robustness_service.latest_for_run(session, run_id)
+def robustness_of(session: Session, run_id: int,
+                  before: datetime | None = None) -> dict[int, Robustness]:
+    """The latest Monte Carlo analysis of the run (made at or before ``before``: what was
+    published), by enterprise ({} when none exists)."""
+    found = robustness_service.latest_for_run(session, run_id, before)
     return {int(k): (float(v[0]), float(v[1]), float(v[2]), bool(v[3]))
             for k, v in (found or {}).items()}
 
@@ -311,3 +314,16 @@ def region_names(session: Session, codes: set[str]) -> dict[str, str]:
         return {}
     return {c: n for c, n in session.execute(select(Region.code, Region.name)
                                              .where(Region.code.in_(codes)))}
+
+
+def publishers(session: Session, region_code: str | None) -> list[tuple[str, str]]:
+    """(username, display name) of the active bureau administrators who may publish the
+    lists of a region: those of the region itself or of a region above it."""
+    if region_code is None:
+        return []
+    path = session.scalar(select(Region.path).where(Region.code == region_code)) or ""
+    codes = [c for c in path.strip("/").split("/") if c] or [region_code]
+    return [(u, n) for u, n in session.execute(
+        select(User.username, User.display_name)
+        .where(User.role == "bureau_admin", User.is_active.is_(True),
+               User.region_code.in_(codes)).order_by(User.username))]

@@ -21,6 +21,7 @@ from kechuang.lists import repository as repo
 from kechuang.lists.schemes import LoadedScheme
 from kechuang.models.base import utcnow
 from kechuang.models.scoring import ScoringRun
+from kechuang.robustness import service as robustness_service
 
 #: list tiers in display order (ScoreResult.list_tier codes) and their names
 TIER_ORDER = ("lead", "race", "advance")
@@ -75,13 +76,16 @@ def _owned_run(session: Session, actor: Actor, run_id: int) -> ScoringRun:
 def do_publish_run(session: Session, actor: Actor, run_id: int) -> ScoringRun:
     """Publish a run's lists: it becomes the current run of its (system, year, scope) and
     its lists appear on the public page. Re-publishing a superseded run makes it current
-    again; publishing the current run again is refused."""
+    again; publishing the current run again is refused unless a robustness analysis was
+    made after its publication (publishing again brings that analysis to the public)."""
     _require_admin(actor)
     run = _owned_run(session, actor, run_id)
     if repo.scored_count(session, run.id) == 0:
         raise InvalidInput(f"评分批次 {run.id} 没有任何评分结果，不能发布",
                            f"Run {run.id} has no results to publish")
-    if repo.is_current(session, run):
+    if repo.is_current(session, run) and not (
+            run.published_at is not None
+            and robustness_service.analysed_after(session, run.id, run.published_at)):
         raise Conflict(f"评分批次 {run.id} 已是当前发布的榜单", f"Run {run.id} is already current")
     before = {"published": run.published,
               "published_at": run.published_at.isoformat() if run.published_at else None}
@@ -177,7 +181,9 @@ def list_view(session: Session, actor: Actor, run: ScoringRun, *, public: bool) 
     per_stage = lists_per_stage(run)
     rows = repo.result_rows(session, run.id, None if public else actor, listed_only=True,
                             per_stage=per_stage)
-    robust = repo.robustness_of(session, run.id)
+    # the public page shows the analysis that was published with the list; a later one (by
+    # staff) is visible inside the bureau and reaches the public with the next publication
+    robust = repo.robustness_of(session, run.id, run.published_at if public else None)
     view = ListView(run=run, current=repo.is_current(session, run), has_robustness=bool(robust),
                     per_stage=per_stage)
     by_stage: dict[str | None, dict[str, list[Entry]]] = {}
@@ -317,3 +323,14 @@ def find_run(session: Session, run_id: int) -> ScoringRun | None:
 def region_names(session: Session, codes: set[str]) -> dict[str, str]:
     """Region code → name of the given codes."""
     return repo.region_names(session, codes)
+
+
+def publishers(session: Session, region_code: str | None) -> list[tuple[str, str]]:
+    """Who may publish a region's lists (shown to staff, who cannot)."""
+    return repo.publishers(session, region_code)
+
+
+def unpublished_analysis(session: Session, run: ScoringRun) -> bool:
+    """A published run with a robustness analysis the public has not seen yet."""
+    return bool(run.published and run.published_at is not None
+                and robustness_service.analysed_after(session, run.id, run.published_at))

@@ -21,9 +21,16 @@ DEMO_SYSTEM = "zjg-points"
 
 
 @subscribe("demo.county_loaded")
-def on_demo(session: Session, county_code: str, summary: dict[str, Any], **_: Any) -> None:
+def on_demo(session: Session, county_code: str, years: list[int], summary: dict[str, Any],
+            **_: Any) -> None:
+    """Every demo year is scored and published, oldest first, as the bureau did each year,
+    so an enterprise's five-year trend has five points and the latest list is current."""
     county = Actor.command_line(county_code, repo.region_path(session, county_code))
-    run = scoring_service.do_score_run(session, county, DEMO_SYSTEM)
-    do_publish_run(session, county, run.id)
-    summary["points"] = {"run": run.id, "system": run.system_id, "year": run.year,
+    runs = []
+    for year in sorted(years):
+        run = scoring_service.do_score_run(session, county, DEMO_SYSTEM, year)
+        do_publish_run(session, county, run.id)
+        runs.append(run)
+    summary["points"] = {"run": runs[-1].id, "system": runs[-1].system_id,
+                         "year": runs[-1].year, "years": [r.year for r in runs],
                          "published": True}

@@ -101,6 +101,8 @@ def manage(request: Request, db: DB, actor: CurrentActor, done: str | None = Non
         "runs": runs, "current_ids": current_ids, "done": done, "done_run": run,
         "owned": {r.id for r in runs if repo.run_owned(db, actor, r)},
         "region_names": _region_names(db, [r.region_code for r in runs]),
+        "publishers": ([] if actor.role == "bureau_admin"
+                       else service.publishers(db, actor.region_code)),
     })
 
 
@@ -132,6 +134,9 @@ def preview(request: Request, db: DB, actor: CurrentActor, run_id: RowId):
         "view": view, "tier_name": service.tier_name,
         "can_publish": actor.role == "bureau_admin" and repo.run_owned(db, actor, run),
         "region_names": _region_names(db, [run.region_code]),
+        "publishers": ([] if actor.role == "bureau_admin"
+                       else service.publishers(db, run.region_code)),
+        "unpublished_analysis": service.unpublished_analysis(db, run),
     })
 
 

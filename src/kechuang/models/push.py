@@ -6,6 +6,12 @@ is ``INSERT … ON CONFLICT DO NOTHING`` on both backends). The funnel timestamp
 (``opened_at`` → ``applied_at`` → ``granted_at``) and ``exported_at`` are set once, by the
 ``do_*`` actions that audit them.
 
+A policy or scoring run writes its messages as a **draft batch** (``push_batch``, status
+``draft``; each message ``status = 'draft'``): nothing reaches an inbox until a bureau
+account reviews the batch — drops items, edits texts — and sends it in one audited action
+(issue 11, item 2). Messages that follow an explicit bureau action (a call opened, a carbon
+alert already reviewed) are written as a batch that is sent at once.
+
 ``tier_run`` is one snapshot of every enterprise's cultivation tier for one evaluation year
 in one region scope, with the runs it was computed from; ``tier_snapshot`` its rows. The
 latest snapshot of a year is that year's tiers, so transitions between two years are a
@@ -16,10 +22,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kechuang.models.base import Base, utcnow
+
+
+class PushBatch(Base):
+    """The messages one run (or one bureau action) calls for, reviewed and sent together."""
+
+    __tablename__ = "push_batch"
+    __table_args__ = (Index("ix_push_batch_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: policy, scoring, program, notice
+    source: Mapped[str] = mapped_column(String(16))
+    source_run_id: Mapped[int | None] = mapped_column(Integer)
+    policy_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    #: draft → sent | discarded
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    #: {kind: count} when written
+    counts: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    #: sent / dropped / edited counts of the decision
+    decision: Mapped[dict | None] = mapped_column()
 
 
 class PushMessage(Base):
@@ -29,6 +60,7 @@ class PushMessage(Base):
     __table_args__ = (
         Index("uq_push_message_key", "enterprise_id", "policy_id", "period", unique=True),
         Index("ix_push_message_policy_kind", "policy_id", "kind"),
+        Index("ix_push_message_batch", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
@@ -48,7 +80,15 @@ class PushMessage(Base):
     gap: Mapped[str | None] = mapped_column(Text)
     sms_text: Mapped[str] = mapped_column(String(70))
     link: Mapped[str] = mapped_column(String(255))
+    #: the batch it was written in (null: written before batches existed, already sent)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("push_batch.id"))
+    #: draft (waiting for review: in no inbox), sent, dropped (by the reviewer)
+    status: Mapped[str] = mapped_column(String(10), default="sent",
+                                        server_default=text("'sent'"))
+    #: estimated benefit of an information message (yuan), e.g. a tax saving
+    benefit: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
     opened_at: Mapped[datetime | None] = mapped_column()
     applied_at: Mapped[datetime | None] = mapped_column()
     granted_at: Mapped[datetime | None] = mapped_column()

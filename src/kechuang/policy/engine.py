@@ -64,10 +64,13 @@ def evaluation_year(as_of: date) -> int:
 
 
 def _div(x: Arr, y: Arr) -> Arr:
+    """x / y with x / 0 = ±inf and 0 / y = 0 for every y, unknown included (nothing of
+    nothing is nothing: an enterprise without R&D expense has an R&D share of 0 whatever its
+    unknown total costs)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         q = x / y
     zero = np.where(x > 0, np.inf, np.where(x < 0, -np.inf, 0.0))
-    return np.where(y == 0, zero, q)
+    return np.where(x == 0, 0.0, np.where(y == 0, zero, q))
 
 
 def _with_nan(lo: Arr, hi: Arr, nan: Arr) -> Iv:
@@ -289,7 +292,11 @@ class Evaluator:
             self.param_refs[name] = value.ref
         self.touched: dict[str, Arr] = {}
         self.estimates: dict[str, Iv] = {}
-        self._points: dict[str, tuple[Iv, dict[str, Arr]]] = {}
+        self._points: dict[str, tuple[Iv, dict[str, Arr], Arr]] = {}
+        #: rows where a score item read so far (since the last reset) spans its whole range
+        #: because an input is missing: a comparison it leaves undecided is "insufficient
+        #: data", not "borderline" (a comparison the range decides stays decided)
+        self.points_unknown: Arr = np.zeros(self.n, dtype=bool)
 
     # -- inputs --------------------------------------------------------------------------
     def _touch(self, atom: str, missing: Arr) -> None:
@@ -458,29 +465,39 @@ class Evaluator:
     # -- score items ---------------------------------------------------------------------
     def points(self, item_id: str) -> Iv:
         if item_id in self._points:
-            value, touched = self._points[item_id]
+            value, touched, unknown = self._points[item_id]
             for atom, mask in touched.items():
                 self._touch(atom, mask)
+            self.points_unknown = self.points_unknown | unknown
             return value
         saved = self.touched
         self.touched = {}
-        value = self._item(self.lp.items[item_id])
+        value, unknown = self._item(self.lp.items[item_id])
         touched = self.touched
         self.touched = saved
         for atom, mask in touched.items():
             self._touch(atom, mask)
-        self._points[item_id] = (value, touched)
+        self._points[item_id] = (value, touched, unknown)
+        self.points_unknown = self.points_unknown | unknown
         return value
 
-    def _item(self, item: ScoreItem) -> Iv:
+    def _item(self, item: ScoreItem) -> tuple[Iv, Arr]:
+        """An item's points as an interval, and the rows where the interval is the item's
+        whole range because an input is missing (a score item of unknown input can still
+        decide a verdict: 0–20 points cannot lift 30 points to a pass mark of 60)."""
         n = self.n
+        unknown = np.zeros(n, dtype=bool)
         if item.expert is not None:
             result = _points(item.expert, n)
         elif item.bands is not None:
             v = self.ev(self.lp.ex(item.bands.value))
             lo = self._band(item, v.lo)[0]
             hi = self._band(item, v.hi)[1]
-            result = _with_nan(lo, hi, v.nan)
+            unknown = v.nan
+            every = [_points(b.points, n) for b in item.bands.table]
+            every.append(_points(item.bands.otherwise, n))
+            result = Iv(np.where(unknown, np.minimum.reduce([p.lo for p in every]), lo),
+                        np.where(unknown, np.maximum.reduce([p.hi for p in every]), hi))
         elif item.cases is not None:
             res = _points(item.otherwise, n)
             nan = np.zeros(n, dtype=bool)
@@ -491,9 +508,14 @@ class Evaluator:
                 hi = np.where(c.lo == 1, p.hi, np.where(c.hi == 0, res.hi, np.fmax(p.hi, res.hi)))
                 nan = np.where(c.lo == 1, False, nan | c.nan)
                 res = Iv(lo, hi)
-            result = _with_nan(res.lo, res.hi, nan)
+            # an unknown condition leaves the interval spanning both branches
+            result, unknown = res, nan
         else:
+            saved = self.points_unknown
+            self.points_unknown = np.zeros(n, dtype=bool)
             parts = [self.points(child.id) for child in (item.sum or item.max or [])]
+            unknown = self.points_unknown
+            self.points_unknown = saved
             red = np.sum if item.sum is not None else np.max
             result = Iv(red([p.lo for p in parts], axis=0), red([p.hi for p in parts], axis=0))
         if item.cap is not None:
@@ -501,10 +523,10 @@ class Evaluator:
         estimate = f"{self.lp.id}.{item.id}"
         if estimate in self.f.df.columns and not (item.sum or item.max):
             est = self.f.column(estimate, 0)
-            use = ~np.isnan(est) & ~result.nan
+            use = ~np.isnan(est) & ~unknown
             clipped = np.clip(est, result.lo, result.hi)
             result = Iv(np.where(use, clipped, result.lo), np.where(use, clipped, result.hi))
-        return result
+        return result, unknown
 
     def _band(self, item: ScoreItem, v: Arr) -> tuple[Arr, Arr]:
         assert item.bands is not None
@@ -691,6 +713,7 @@ def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None,
         state = Iv.const(1.0, n)
         checks: list[CheckResult] = []
         for check in leaf.checks:
+            ev.points_unknown = np.zeros(n, dtype=bool)
             value = ev.ev(lp.ex(check.value))
             threshold = ev.ev(lp.ex(check.threshold)) if check.threshold is not None else None
             if check.op is not None and threshold is not None:
@@ -698,6 +721,8 @@ def evaluate(lp: LoadedPolicy, data: Any, as_of: date | None = None,
             else:
                 st = _with_nan((value.lo != 0).astype(float), (value.hi != 0).astype(float),
                                value.nan)
+            # points of unknown input that leave the check undecided: more data decides it
+            st = _with_nan(st.lo, st.hi, st.nan | (ev.points_unknown & (st.lo != st.hi)))
             bind = {"value": value, **({"threshold": threshold} if threshold else {})}
             saved = ev.touched
             ev.touched = {}

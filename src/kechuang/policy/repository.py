@@ -7,12 +7,13 @@ format (:mod:`kechuang.policy.blocks`) is known to this module alone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
@@ -81,10 +82,14 @@ def run_results(session: Session, run_id: int) -> list[StoredResult]:
             for row in decode(data).to_pylist()]
 
 
-def visible_ids(session: Session, actor: Actor) -> np.ndarray:
-    """Ids of the enterprises the actor may see, ascending."""
-    return np.asarray(session.scalars(select(Enterprise.id).where(enterprise_visible(actor))
-                                      .order_by(Enterprise.id)).all(), dtype=np.int64)
+def visible_ids(session: Session, actor: Actor, founded_by: date | None = None) -> np.ndarray:
+    """Ids of the enterprises the actor may see, ascending; with ``founded_by``, only those
+    founded on or before that day (or of unknown founding date)."""
+    stmt = select(Enterprise.id).where(enterprise_visible(actor)).order_by(Enterprise.id)
+    if founded_by is not None:
+        stmt = stmt.where(or_(Enterprise.founded_on.is_(None),
+                              Enterprise.founded_on <= founded_by))
+    return np.asarray(session.scalars(stmt).all(), dtype=np.int64)
 
 
 def visible_counts(session: Session, actor: Actor, run_ids: Sequence[int]

@@ -183,6 +183,17 @@ class Policy(Strict):
     verdict_score: VerdictScore | None = None
     conditions: Group
     estimates: list[Estimate] = Field(default_factory=list)
+    #: ``application``: an enterprise applies (a push says so and offers 「我要申请」);
+    #: ``tax_measure``: applied in the tax return (加计扣除…), so a push is information with
+    #: the estimated ``benefit`` (the id of one of ``estimates``), never an apply button
+    instrument: Literal["application", "tax_measure"] = "application"
+    benefit: str | None = None
+
+    @model_validator(mode="after")
+    def _benefit_is_an_estimate(self) -> Policy:
+        if self.benefit is not None and self.benefit not in {e.id for e in self.estimates}:
+            raise ValueError(f"benefit {self.benefit!r} 不是本政策 estimates 中的编号")
+        return self
 
 
 ScoreItem.model_rebuild()

@@ -106,7 +106,9 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     codes = input_codes(policies)
     step = progress or (lambda _label, _done, _total: None)
     years = input_years(as_of)
-    ids = repo.visible_ids(session, actor)
+    # an enterprise founded after the evaluation year had no business in it: not evaluated
+    # for that year (it would otherwise read as "insufficient data" with nothing missing)
+    ids = repo.visible_ids(session, actor, founded_by=date(evaluation_year(as_of), 12, 31))
     chunks = [ids[i:i + CHUNK_ENTERPRISES] for i in range(0, len(ids), CHUNK_ENTERPRISES)]
     total = 3 * max(len(chunks), 1) + 1
     points_run = latest_points_run(session, actor)
@@ -137,6 +139,11 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
         id_range = (int(chunk[0]), int(chunk[-1])) if chunk is not None else None
         data = policy_inputs(session, actor, years, id_range=id_range, points_run=points_run,
                              codes=codes)
+        if chunk is not None and len(data) != len(chunk) * len(years):
+            # the range also holds enterprises founded after the evaluation year: drop them
+            # (whole enterprises, so the grid stays a grid; row masks no longer apply)
+            data = data[np.isin(data["enterprise_id"].to_numpy(), chunk)].reset_index(drop=True)
+            data.attrs.pop("inferred", None)
         step("计算 evaluating", done + 1, total)
         outcomes, enterprise_ids, hashes = evaluate_policies(data, policies, as_of)
         del data

@@ -192,8 +192,17 @@ def _standing(actor: Actor, run: ScoringRun, result: ScoreResult, frame: pd.Data
     return standing
 
 
+def node_name(code: str, name: str, locale: str) -> str:
+    """A dimension's or indicator's name in the user's language: the system file's Chinese
+    name, or its English one from the profile's catalogue (``profile.node.<code>``)."""
+    if locale != "en":
+        return name
+    text = translate(f"profile.node.{code}", locale)
+    return name if text == f"profile.node.{code}" else text
+
+
 def radar(ids: np.ndarray, cols: dict[str, np.ndarray], frame: pd.DataFrame, pos: int,
-          sys_: System, section: str | None) -> Radar:
+          sys_: System, section: str | None, locale: str = "zh") -> Radar:
     """The dimensions' scores of the enterprise against its industry section's median and
     90th percentile, from the run's ``score:<group>`` arrays (one group-by for all
     sections and dimensions)."""
@@ -211,7 +220,7 @@ def radar(ids: np.ndarray, cols: dict[str, np.ndarray], frame: pd.DataFrame, pos
     for d in dims:
         node = sys_.groups.get(d) or sys_.indicators[d]
         out.append(Dimension(
-            code=d, name=node.name, value=_f(cols[f"score:{d}"][pos]),
+            code=d, name=node_name(d, node.name, locale), value=_f(cols[f"score:{d}"][pos]),
             median=_f(median.at[key, d]) if key in median.index else None,
             p90=_f(p90.at[key, d]) if key in p90.index else None,
             max=_f(top[d]),
@@ -286,13 +295,17 @@ def indicators(session: Session, e: Enterprise, run: ScoringRun, sys_: System,
             arr = cols.get(f"{stage}:{code}")
             return None if arr is None else _f(arr[pos])
 
+        raw = value("raw")
         out.append(IndicatorOut(
-            code=code, name=ind.name, group=ind.parent,
-            group_name=parent.name if parent else None,
-            formula=ind.spec.formula or code, raw=value("raw"), imputed=value("imputed"),
+            code=code, name=node_name(code, ind.name, locale), group=ind.parent,
+            group_name=node_name(ind.parent, parent.name, locale)
+            if parent and ind.parent else None,
+            formula=ind.spec.formula or code, raw=raw, imputed=value("imputed"),
             treated=value("treated"), normalised=value("normalised"),
             weight=value("weight"), contribution=value("contribution"),
-            percentile=_f(pct[k]), cohort_size=int(counts[k]),
+            # a value the enterprise did not report has no place among the others (an
+            # imputed stand-in is the engine's, not the enterprise's)
+            percentile=None if raw is None else _f(pct[k]), cohort_size=int(counts[k]),
             facts=sorted(refs, key=lambda f: (f.metric, f.period)),
         ))
     return out
@@ -404,7 +417,7 @@ def profile(session: Session, actor: Actor, uscc: str, system_id: str | None = N
         members_frame = view.frame.set_index("enterprise_id").reindex(view.ids).reset_index()
         members, _ = cohort_mask(members_frame, view.result)
         out.radar = radar(view.ids, view.cols, view.frame, view.pos, sys_,
-                          view.result.industry_section)
+                          view.result.industry_section, locale)
         out.indicators = indicators(session, e, run, sys_, view.cols, view.pos, members,
                                     locale)
         out.strongest, out.weakest = extremes(out.indicators)

@@ -48,6 +48,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "push.kind.expiring": ("资格即将到期", "Expiring"),
     "push.kind.program_open": ("新开放项目", "Newly open programme"),
     "push.kind.carbon_alert": ("碳效预警", "Carbon-efficiency alert"),
+    "push.kind.expired": ("资格已到期", "Expired"),
+    "push.kind.information": ("政策信息", "Information"),
+    "push.benefit": ("估算收益", "Estimated benefit"),
+    "push.no_apply": ("按消息说明办理，无需在平台申请", "Follow the message; no application here"),
+    "push.batches": ("推送审核", "Push review"),
+    "push.batches.hint": (
+        "政策计算和积分评价生成的消息先成为待审核批次，审核发送后才进入企业收件箱。"
+                          "项目申报通知和已审核的碳效预警直接发送。",
+                          "Messages from policy runs and scoring runs wait here as draft batches;"
+                          " they reach inboxes only when a reviewer sends them. Call"
+                          " announcements and reviewed carbon alerts go out directly."),
+    "push.batches.drafts": ("待审核", "Waiting for review"),
+    "push.batches.none": ("没有待审核的推送批次", "No batch is waiting for review"),
+    "push.batches.history": ("已处理", "Decided"),
+    "push.batch": ("推送批次", "Push batch"),
+    "push.batch.source": ("来源", "Source"),
+    "push.batch.source.policy": ("政策计算", "Policy run"),
+    "push.batch.source.scoring": ("积分评价", "Scoring run"),
+    "push.batch.source.program": ("项目申报通知", "Call announcement"),
+    "push.batch.source.notice": ("已审核通知", "Reviewed notice"),
+    "push.batch.status.draft": ("待审核", "Draft"),
+    "push.batch.status.sent": ("已发送", "Sent"),
+    "push.batch.status.discarded": ("已放弃", "Discarded"),
+    "push.batch.status.dropped": ("不发送", "Dropped"),
+    "push.batch.messages": ("条消息", "messages"),
+    "push.batch.review": ("审核", "Review"),
+    "push.batch.review.hint": (
+        "逐条核对收件企业、消息内容和依据；勾选「不发送」可剔除，展开可修改正文。"
+                               "点击发送后一次性进入企业收件箱，并记入审计日志。",
+                               "Check each recipient, message and reason; tick Drop to leave one"
+                               " out, open Edit to change its text. Sending delivers them all at"
+                               " once and is audited."),
+    "push.batch.why": ("依据", "Why"),
+    "push.batch.drop": ("不发送", "Drop"),
+    "push.batch.edit": ("修改正文", "Edit text"),
+    "push.batch.send": ("发送本批消息", "Send this batch"),
+    "push.batch.discard": ("整批放弃", "Discard the batch"),
+    "push.batch.discard.reason": ("放弃原因", "Reason"),
+    "push.batch.decided": ("处理结果", "Decision"),
+    "push.batch.decision": ("发送 {sent} 条，剔除 {dropped} 条，修改 {edited} 条",
+                            "{sent} sent, {dropped} dropped, {edited} edited"),
+    "push.batch.created_by": ("生成", "Created by"),
+    "push.batch.decided_by": ("处理人", "Decided by"),
     "push.status.new": ("未读", "Unread"),
     "push.status.opened": ("已读", "Opened"),
 }

@@ -1,6 +1,7 @@
 """SQL of precise push: whole-run reads into DataFrames, the conflict-free bulk insert, the
-funnel aggregates and the export selection. Every read over enterprises is scoped by
-:func:`kechuang.auth.scope.enterprise_visible`."""
+funnel aggregates and the export selection, the review batches. Every read over enterprises
+is scoped by :func:`kechuang.auth.scope.enterprise_visible`; everything an enterprise or the
+funnel sees is a *sent* message (drafts wait for review in no inbox)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.auth.scope import enterprise_visible
+from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.db import is_sqlite
-from kechuang.models import Enterprise, PolicyRun, ScoreResult, ScoringRun
-from kechuang.models.push import PushMessage, PushMute
+from kechuang.models import Enterprise, PolicyRun, Region, ScoreResult, ScoringRun
+from kechuang.models.push import PushBatch, PushMessage, PushMute
 from kechuang.policy import service as policy_service
+
+#: what an inbox, the funnel and the exports see
+SENT = PushMessage.status == "sent"
 
 
 def frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
@@ -116,7 +120,7 @@ def visible_messages(actor: Actor) -> Any:
     """Messages with their enterprise, limited to the enterprises the actor may see."""
     return (select(PushMessage, Enterprise)
             .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-            .where(enterprise_visible(actor)))
+            .where(enterprise_visible(actor), SENT))
 
 
 def funnel(session: Session, actor: Actor) -> list[Any]:
@@ -126,7 +130,7 @@ def funnel(session: Session, actor: Actor) -> list[Any]:
                func.count(PushMessage.opened_at), func.count(PushMessage.applied_at),
                func.count(PushMessage.granted_at))
         .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-        .where(enterprise_visible(actor))
+        .where(enterprise_visible(actor), SENT)
         .group_by(PushMessage.policy_id, PushMessage.kind)
         .order_by(PushMessage.policy_id, PushMessage.kind)))
 
@@ -136,7 +140,7 @@ def pending_export(session: Session, actor: Actor, since: datetime | None) -> li
                    PushMessage.kind, PushMessage.period, PushMessage.sms_text,
                    PushMessage.title, PushMessage.link, PushMessage.created_at)
             .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-            .where(enterprise_visible(actor), PushMessage.exported_at.is_(None))
+            .where(enterprise_visible(actor), SENT, PushMessage.exported_at.is_(None))
             .order_by(PushMessage.id))
     if since is not None:
         stmt = stmt.where(PushMessage.created_at >= since)
@@ -179,8 +183,8 @@ def inbox(session: Session, actor: Actor, enterprise_id: int) -> list[PushMessag
     """An enterprise's messages, newest first."""
     return list(session.scalars(
         select(PushMessage).join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-        .where(PushMessage.enterprise_id == enterprise_id, enterprise_visible(actor))
-        .order_by(PushMessage.created_at.desc(), PushMessage.id.desc())))
+        .where(PushMessage.enterprise_id == enterprise_id, enterprise_visible(actor), SENT)
+        .order_by(PushMessage.sent_at.desc(), PushMessage.id.desc())))
 
 
 def get_message(session: Session, message_id: int) -> PushMessage | None:
@@ -199,7 +203,7 @@ def told_about_call(session: Session, enterprise_id: int, call_id: str) -> bool:
     """Whether the enterprise has a ``program_open`` message about a call."""
     return session.scalar(select(PushMessage.id).where(
         PushMessage.enterprise_id == enterprise_id, PushMessage.policy_id == call_id,
-        PushMessage.kind == "program_open").limit(1)) is not None
+        PushMessage.kind == "program_open", SENT).limit(1)) is not None
 
 
 def get_mute(session: Session, enterprise_id: int, policy_id: str) -> PushMute | None:
@@ -247,4 +251,115 @@ def message_count(session: Session, actor: Actor) -> int:
     return int(session.scalar(
         select(func.count()).select_from(PushMessage)
         .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
-        .where(enterprise_visible(actor))) or 0)
+        .where(enterprise_visible(actor), SENT)) or 0)
+
+
+def qualifications(session: Session, ids: np.ndarray) -> pd.DataFrame:
+    """The qualifications some enterprises hold (HTE certificate expiry, tech-SME register
+    year, SRDI level), in the order of ``ids``."""
+    if not len(ids):
+        return pd.DataFrame(columns=["enterprise_id", "hte_expires_on", "tech_sme_year",
+                                     "srdi_level"])
+    rows = session.connection().execute(
+        select(Enterprise.id, Enterprise.hte_expires_on, Enterprise.tech_sme_year,
+               Enterprise.srdi_level)
+        .where(Enterprise.id.between(int(ids.min()), int(ids.max())))).all()
+    quals = frame(rows, ["enterprise_id", "hte_expires_on", "tech_sme_year", "srdi_level"])
+    return (pd.DataFrame({"enterprise_id": ids})
+            .merge(quals, on="enterprise_id", how="left"))
+
+
+# -- review batches ---------------------------------------------------------------------------
+
+def add_batch(session: Session, batch: PushBatch) -> PushBatch:
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def delete_batch(session: Session, batch: PushBatch) -> None:
+    session.delete(batch)
+    session.flush()
+
+
+def batch_counts(session: Session, batch_id: int) -> dict[str, int]:
+    """{kind: messages} of a batch."""
+    return {str(k): int(n) for k, n in session.execute(
+        select(PushMessage.kind, func.count()).where(PushMessage.batch_id == batch_id)
+        .group_by(PushMessage.kind))}
+
+
+def batches(session: Session, actor: Actor, status: str | None, limit: int) -> list[Any]:
+    """(batch, message count) in the actor's region scope, newest first."""
+    n = (select(func.count()).where(PushMessage.batch_id == PushBatch.id)
+         .correlate(PushBatch).scalar_subquery())
+    stmt = (select(PushBatch, n)
+            .where(region_code_in_scope(actor, PushBatch.region_code))
+            .order_by(PushBatch.id.desc()).limit(limit))
+    if status:
+        stmt = stmt.where(PushBatch.status == status)
+    return list(session.execute(stmt))
+
+
+def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PushBatch | None:
+    stmt = select(PushBatch).where(PushBatch.id == batch_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def batch_items(session: Session, actor: Actor, batch_id: int) -> list[Any]:
+    """(message, uscc, name) of a batch within the actor's scope, by enterprise."""
+    return list(session.execute(
+        select(PushMessage, Enterprise.uscc, Enterprise.name)
+        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(PushMessage.batch_id == batch_id, enterprise_visible(actor))
+        .order_by(PushMessage.kind, Enterprise.id)))
+
+
+def draft_bodies(session: Session, actor: Actor, batch_id: int) -> dict[int, str]:
+    """{message id: body} of the draft messages of a batch to enterprises the actor may
+    see (a reviewer never sends what they could not preview)."""
+    return {int(i): str(b) for i, b in session.execute(
+        select(PushMessage.id, PushMessage.body)
+        .join(Enterprise, Enterprise.id == PushMessage.enterprise_id)
+        .where(PushMessage.batch_id == batch_id, PushMessage.status == "draft",
+               enterprise_visible(actor)))}
+
+
+def batch_message_ids(session: Session, batch_id: int, status: str) -> list[int]:
+    return list(session.scalars(select(PushMessage.id).where(
+        PushMessage.batch_id == batch_id, PushMessage.status == status)))
+
+
+def set_batch_status(session: Session, batch_id: int, ids: Sequence[int], status: str,
+                     sent_at: datetime | None) -> int:
+    """Move some draft messages of a batch to ``status`` (sent / dropped)."""
+    total = 0
+    for start in range(0, len(ids), CHUNK):
+        total += session.execute(
+            update(PushMessage).where(PushMessage.batch_id == batch_id,
+                                      PushMessage.status == "draft",
+                                      PushMessage.id.in_(list(ids[start:start + CHUNK])))
+            .values(status=status, sent_at=sent_at)
+            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    return total
+
+
+def edit_bodies(session: Session, batch_id: int, edits: dict[int, str]) -> int:
+    """Replace the body of some draft messages of a batch (the reviewer's edits)."""
+    done = 0
+    for message_id, body in edits.items():
+        done += session.execute(
+            update(PushMessage).where(PushMessage.id == message_id,
+                                      PushMessage.batch_id == batch_id,
+                                      PushMessage.status == "draft")
+            .values(body=body)
+            .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    return done
+
+
+
+def region_path(session: Session, code: str) -> str:
+    """The path of a region ("/" when it is unknown: the whole platform)."""
+    return session.scalar(select(Region.path).where(Region.code == code)) or "/"

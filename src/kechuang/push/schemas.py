@@ -16,13 +16,20 @@ RULES_PATH = Path(__file__).parent / "rules.yaml"
 
 #: message kinds; ``program_open`` is written when a call for applications opens
 #: (:func:`kechuang.push.service.do_push_program_open`)
-KINDS = ("expiring", "newly_eligible", "near_eligible", "program_open")
+KINDS = ("expired", "expiring", "information", "newly_eligible", "near_eligible",
+         "program_open")
 KIND_LABELS = {
     "newly_eligible": "新符合条件",
     "near_eligible": "接近符合",
     "expiring": "资格即将到期",
+    "expired": "资格已到期",
+    "information": "政策信息",
     "program_open": "新开放项目",
 }
+#: kinds an enterprise acts on by applying (「我要申请」); the others say what to do instead
+APPLY_KINDS = ("newly_eligible", "near_eligible", "program_open")
+#: a batch of messages: draft (in no inbox yet) → sent | discarded
+BATCH_STATUSES = ("draft", "sent", "discarded")
 
 
 class Strict(BaseModel):
@@ -40,6 +47,11 @@ class RenewalRule(Strict):
     policy: str
     window_days: int = Field(ge=1)
     certificate_years: int = Field(ge=1)
+    #: a certificate that expired at most this many days before the run's as-of date gets
+    #: an expiry notice (``expired``) with the renewal path instead of any other message
+    expired_days: int = Field(ge=1)
+    #: what to do to renew, quoted in expiry and renewal notices
+    path: str = Field(min_length=4)
 
 
 class PushRules(rule_files.RuleHeader):
@@ -92,11 +104,14 @@ class MessageOut(BaseModel):
     id: int
     policy_id: str
     period: int
-    kind: Literal["expiring", "newly_eligible", "near_eligible", "program_open"]
+    kind: Literal["expired", "expiring", "information", "newly_eligible", "near_eligible",
+                  "program_open"]
     kind_label: str
     title: str
     body: str
     gap: str | None
+    #: estimated benefit of an information message (a tax saving, in 万元, as text)
+    benefit: str | None = None
     link: str
     created_at: datetime
     opened_at: datetime | None
@@ -114,3 +129,56 @@ class FunnelRow(BaseModel):
     open_rate: float | None
     apply_rate: float | None
     grant_rate: float | None
+
+
+class BatchOut(BaseModel):
+    """A batch of push messages: what one run (or bureau action) calls for."""
+
+    id: int
+    source: str
+    source_run_id: int | None
+    policy_id: str
+    policy_name: str
+    period: int
+    region_code: str | None
+    status: Literal["draft", "sent", "discarded"]
+    counts: dict[str, int]
+    messages: int
+    created_at: datetime
+    created_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision: dict[str, int] | None
+
+
+class BatchItemOut(BaseModel):
+    """One message of a batch as the reviewer sees it: who, which message, why."""
+
+    id: int
+    enterprise_id: int
+    uscc: str
+    enterprise_name: str
+    kind: str
+    kind_label: str
+    verdict: str | None
+    title: str
+    body: str
+    gap: str | None
+    benefit: str | None
+    sms_text: str
+    status: Literal["draft", "sent", "dropped"]
+
+
+class SendBatchIn(BaseModel):
+    """The reviewer's decision on a draft batch: items not to send, and edited texts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drop: list[int] = Field(default_factory=list, max_length=100_000,
+                            description="ids of messages not to send")
+    edits: dict[int, str] = Field(default_factory=dict,
+                                  description="message id → the edited body text")
+
+    @property
+    def edited(self) -> dict[int, str]:
+        return {k: v.strip() for k, v in self.edits.items()}

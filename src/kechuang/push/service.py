@@ -36,12 +36,13 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.kit import audit
-from kechuang.kit.errors import Forbidden, InvalidInput, NotFound
+from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kechuang.kit.safe_export import neutralise_row
 from kechuang.kit.xlsx import write_xlsx
 from kechuang.models import PolicyRun, ScoringRun
-from kechuang.models.push import PushMessage
+from kechuang.models.push import PushBatch, PushMessage
 from kechuang.policy import service as policy_service
+from kechuang.policy.blocks import HI, LO
 from kechuang.policy.engine import Frame, evaluate
 from kechuang.policy.gaps import fmt, gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
@@ -49,18 +50,22 @@ from kechuang.policy.runs import aligned, input_years, policy_hash, prepare_fram
 from kechuang.policy.service import CHUNK_ENTERPRISES, VERDICT_LABELS, policy_inputs
 from kechuang.push import repository as repo
 from kechuang.push.schemas import (
+    APPLY_KINDS,
     KIND_LABELS,
+    BatchItemOut,
+    BatchOut,
     FunnelRow,
     NearRule,
     OpenProgram,
     PushRules,
+    SendBatchIn,
     rules,
 )
 from kechuang.tiers.schemas import rules as tier_rules
 
 #: precedence when several kinds apply to one (enterprise, policy, period)
-PRECEDENCE = ("expiring", "newly_eligible", "near_eligible")
-_MSG_COLUMNS = ["enterprise_id", "kind", "gap", "expires_on"]
+PRECEDENCE = ("expired", "expiring", "information", "newly_eligible", "near_eligible")
+_MSG_COLUMNS = ["enterprise_id", "kind", "gap", "expires_on", "benefit"]
 #: up to this many candidates are read by id; more, by whole blocks of enterprise ids
 FEW_CANDIDATES = 2_000
 
@@ -73,6 +78,8 @@ class PushSummary:
     inserted: int
     muted: int
     counts: dict[str, int] = field(default_factory=dict)
+    #: the batch the messages were written in (a draft for review), None when none was new
+    batch_id: int | None = None
 
 
 @cache
@@ -233,10 +240,26 @@ def _sms(prefix: str, text: pd.Series, limit: int) -> pd.Series:
     return (prefix + text).str.slice(0, limit)
 
 
+def _holders(session: Session, policy_id: str, year: int, ids: np.ndarray) -> np.ndarray:
+    """Which of ``ids`` already hold the qualification ``policy_id`` leads to (the tier
+    rules' ``held``: an HTE certificate in force, the tech-SME register entry, an SRDI
+    level) in ``year`` — they are never told they "newly qualify" for it."""
+    held = [t.held for t in tier_rules().tiers if t.policy == policy_id and t.held is not None]
+    if not held or not len(ids):
+        return np.zeros(len(ids), dtype=bool)
+    quals = repo.qualifications(session, ids)
+    return held[0].holds(quals, year)
+
+
 def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
                      rule_set: PushRules | None = None,
                      inputs: InputFrames | None = None) -> pd.DataFrame:
-    """The messages one policy run calls for (before mutes and de-duplication by the key)."""
+    """The messages one policy run calls for (before mutes and de-duplication by the key).
+
+    An application policy: ``newly_eligible`` and ``near_eligible``, except for enterprises
+    that already hold its qualification; for the renewal policy, ``expiring`` and
+    ``expired`` notices with the renewal path. A tax measure (``instrument: tax_measure``):
+    one ``information`` message to every eligible enterprise with the estimated benefit."""
     rs = rule_set or rules()
     cur = repo.run_results(session, run.id, with_names=False)
     if cur.empty:
@@ -248,16 +271,28 @@ def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
         cur["prev_verdict"] = None
     elig = cur["verdict"].isin(rs.eligible_verdicts)
     was = cur["prev_verdict"].isin(rs.eligible_verdicts)
+    lp = _policies().get(run.policy_id)
     frames = []
     if run.policy_id == rs.renewal.policy:
         window = repo.expiring(session, run.id, run.as_of,
                                run.as_of + timedelta(days=rs.renewal.window_days))
         if not window.empty:
-            frames.append(window.assign(kind="expiring", gap=None))
-    newly = cur.loc[elig & ~was, ["enterprise_id"]]
-    frames.append(newly.assign(kind="newly_eligible", gap=None, expires_on=None))
-    near = near_eligible(session, actor, run, cur[~elig], rs, inputs)
-    frames.append(near.assign(kind="near_eligible", expires_on=None))
+            frames.append(window.assign(kind="expiring", gap=None, benefit=None))
+        lapsed = repo.expiring(session, run.id,
+                               run.as_of - timedelta(days=rs.renewal.expired_days),
+                               run.as_of - timedelta(days=1))
+        if not lapsed.empty:
+            frames.append(lapsed.assign(kind="expired", gap=None, benefit=None))
+    if lp is not None and lp.policy.instrument == "tax_measure":
+        frames.append(_information(session, run, cur[elig], lp))
+    else:
+        holds = _holders(session, run.policy_id, run.eval_year,
+                         cur["enterprise_id"].to_numpy(dtype=np.int64))
+        newly = cur.loc[elig & ~was & ~holds, ["enterprise_id"]]
+        frames.append(newly.assign(kind="newly_eligible", gap=None, expires_on=None,
+                                   benefit=None))
+        near = near_eligible(session, actor, run, cur[~elig & ~holds], rs, inputs)
+        frames.append(near.assign(kind="near_eligible", expires_on=None, benefit=None))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=_MSG_COLUMNS)
@@ -272,6 +307,25 @@ def messages_for_run(session: Session, actor: Actor, run: PolicyRun,
         codes, on="enterprise_id", how="left")
 
 
+def _information(session: Session, run: PolicyRun, eligible: pd.DataFrame,
+                 lp: LoadedPolicy) -> pd.DataFrame:
+    """``information`` rows of a tax measure with the estimated benefit as text (万元, a
+    range when the estimate is one)."""
+    benefit = pd.Series(None, index=eligible.index, dtype=object)
+    if lp.policy.benefit and not eligible.empty:
+        est = policy_service.read_results(
+            session, run.id, [LO + lp.policy.benefit, HI + lp.policy.benefit],
+            eligible["enterprise_id"].to_numpy(dtype=np.int64))
+        lo = est[LO + lp.policy.benefit].astype(float)
+        hi = est[HI + lp.policy.benefit].astype(float)
+        text = [None if not np.isfinite(a) else fmt(a, "wan") if not np.isfinite(b) or a == b
+                else f"{fmt(a, 'wan')}–{fmt(b, 'wan')}" for a, b in zip(lo, hi, strict=True)]
+        benefit = pd.Series(text, index=eligible.index, dtype=object)
+    return pd.DataFrame({"enterprise_id": eligible["enterprise_id"].to_numpy(),
+                         "kind": "information", "gap": None, "expires_on": None,
+                         "benefit": benefit.to_numpy()})
+
+
 def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str, Any]]:
     """Chinese title, body, SMS text and link for every message, column-wise."""
     name = run.policy_name
@@ -280,10 +334,12 @@ def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str
     verdict = msgs["verdict"].map(VERDICT_LABELS).fillna("")
     gap = msgs["gap"].fillna("").astype(str)
     expires = msgs["expires_on"].map(lambda d: d.isoformat() if isinstance(d, date) else "")
+    benefit = msgs["benefit"].fillna("").astype(str)
     body = pd.Series("", index=msgs.index, dtype=object)
     sms = pd.Series("", index=msgs.index, dtype=object)
     is_new, is_near, is_exp = (kind == "newly_eligible", kind == "near_eligible",
                                kind == "expiring")
+    is_lapsed, is_info = kind == "expired", kind == "information"
     body[is_new] = (f"经 {year} 年度数据测算，贵企业已符合《{name}》的条件（判定："
                     + verdict[is_new]
                     + "）。请登录平台查看各项条件及依据条款，按申报通知准备材料。")
@@ -291,10 +347,20 @@ def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str
                      + "。补齐后即可申报。")
     body[is_exp] = ("贵企业的高新技术企业证书将于 " + expires[is_exp]
                     + f" 到期（证书有效期 {rs.renewal.certificate_years} 年）。"
-                    "请在到期当年提交重新认定申请，以免资格中断。")
+                    f"请在到期当年{rs.renewal.path}，以免资格中断。")
+    body[is_lapsed] = ("贵企业的高新技术企业证书已于 " + expires[is_lapsed]
+                       + " 到期，资格已不在有效期内（不再享受 15% 优惠税率等）。"
+                       f"如需恢复，请{rs.renewal.path}。")
+    with_benefit = is_info & (benefit != "")
+    body[is_info] = (f"经 {year} 年度数据测算，贵企业可享受《{name}》（在年度企业所得税汇算清缴时"
+                     "自行申报享受，无需向科技局申请）。")
+    body[with_benefit] = body[with_benefit] + "估算可少缴企业所得税约 " + benefit[with_benefit] \
+        + "（按申报数据测算，以税务部门核定为准）。"
     sms[is_new] = f"贵企业经测算符合{name}条件，请登录平台查看"
     sms[is_near] = f"贵企业距{name}条件差距较小，请登录平台查看差距"
     sms[is_exp] = "贵企业高企证书" + expires[is_exp] + "到期，请及时申请重新认定"
+    sms[is_lapsed] = "贵企业高企证书已于" + expires[is_lapsed] + "到期，请及时申请重新认定"
+    sms[is_info] = f"贵企业可享受{name}，汇算清缴时自行申报，详情请登录平台查看"
     title = name + "：" + kind.map(KIND_LABELS)
     link = "/enterprises/" + msgs["uscc"].astype(str)
     frame = pd.DataFrame({
@@ -303,6 +369,7 @@ def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str
         "verdict": msgs["verdict"], "source": "policy", "source_run_id": run.id,
         "title": title.str.slice(0, 200), "body": body,
         "gap": msgs["gap"].where(msgs["gap"].notna() & (gap != ""), None),
+        "benefit": msgs["benefit"].where(benefit != "", None),
         "sms_text": _sms(rs.sms_prefix, sms, rs.sms_max_chars),
         "link": link, "created_at": now(),
     })
@@ -311,9 +378,34 @@ def _compose(msgs: pd.DataFrame, run: PolicyRun, rs: PushRules) -> list[dict[str
     return records
 
 
+def _write_batch(session: Session, actor: Actor, records: list[dict[str, Any]], *,
+                 source: str, source_run_id: int | None, policy_id: str, period: int,
+                 region_code: str | None, send: bool) -> tuple[PushBatch | None, int]:
+    """Insert messages as one batch: a draft for review (``send`` false) or sent at once
+    (they follow an explicit bureau action). No batch is kept when nothing was new."""
+    batch = repo.add_batch(session, PushBatch(
+        source=source, source_run_id=source_run_id, policy_id=policy_id, period=period,
+        region_code=region_code, status="sent" if send else "draft", counts={},
+        created_by=actor.username))
+    when = now() if send else None
+    for r in records:
+        r.update(batch_id=batch.id, status="sent" if send else "draft", sent_at=when)
+    inserted = repo.insert_messages(session, records) if records else 0
+    if not inserted:
+        repo.delete_batch(session, batch)
+        return None, 0
+    batch.counts = repo.batch_counts(session, batch.id)
+    if send:
+        batch.decided_at, batch.decided_by = when, actor.username
+        batch.decision = {"sent": inserted, "dropped": 0, "edited": 0}
+    return batch, inserted
+
+
 def do_push_after_runs(session: Session, actor: Actor, run_ids: list[int],
                        rule_set: PushRules | None = None) -> list[PushSummary]:
-    """Write the inbox messages of each policy run (idempotent), one audit row per run."""
+    """Write the messages of each policy run as a draft batch for review (idempotent: a
+    message already written for the same enterprise, policy and year is not written
+    again), one audit row per run. Nothing reaches an inbox before :func:`do_send_batch`."""
     rs = rule_set or rules()
     out = []
     inputs = InputFrames(session, actor)
@@ -327,13 +419,17 @@ def do_push_after_runs(session: Session, actor: Actor, run_ids: list[int],
         if not msgs.empty and not muted.empty:
             msgs = msgs[~msgs["enterprise_id"].isin(muted["enterprise_id"])]
         counts = {str(k): int(v) for k, v in msgs["kind"].value_counts().items()}
-        inserted = repo.insert_messages(session, _compose(msgs, run, rs)) if len(msgs) else 0
+        batch, inserted = _write_batch(
+            session, actor, _compose(msgs, run, rs) if len(msgs) else [], source="policy",
+            source_run_id=run.id, policy_id=run.policy_id, period=run.eval_year,
+            region_code=run.region_code, send=False)
         summary = PushSummary(run.id, run.policy_id, run.eval_year, inserted,
-                              before - len(msgs), counts)
+                              before - len(msgs), counts,
+                              batch_id=batch.id if batch else None)
         audit.record(session, actor, "push.generate", "policy_run", run.id,
                      after={"policy_id": run.policy_id, "period": run.eval_year,
                             "candidates": counts, "inserted": inserted,
-                            "muted": summary.muted},
+                            "muted": summary.muted, "draft_batch": summary.batch_id},
                      region_code=run.region_code)
         out.append(summary)
     return out
@@ -404,14 +500,17 @@ def do_push_after_scoring(session: Session, actor: Actor, run: ScoringRun,
         "link": "/enterprises/" + msgs["uscc"].astype(str), "created_at": now(),
     })
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    inserted = repo.insert_messages(session, records) if records else 0
+    batch, inserted = _write_batch(session, actor, records, source="scoring",
+                                   source_run_id=run.id, policy_id=LEADING, period=year,
+                                   region_code=run.region_code, send=False)
     counts = {str(k): int(v) for k, v in msgs["kind"].value_counts().items()}
     audit.record(session, actor, "push.generate", "scoring_run", run.id,
                  after={"policy_id": LEADING, "period": year, "candidates": counts,
                         "inserted": inserted, "muted": before_mute - len(msgs),
-                        "cutoff_rank": cut},
+                        "cutoff_rank": cut, "draft_batch": batch.id if batch else None},
                  region_code=run.region_code)
-    return PushSummary(run.id, LEADING, year, inserted, before_mute - len(msgs), counts)
+    return PushSummary(run.id, LEADING, year, inserted, before_mute - len(msgs), counts,
+                       batch_id=batch.id if batch else None)
 
 
 # -- a call for applications opens ---------------------------------------------------------
@@ -458,9 +557,14 @@ def do_push_program_open(session: Session, actor: Actor, call: OpenProgram,
     })
     records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict(
         "records")
-    inserted = repo.insert_messages(session, records) if records else 0
+    # opening a call is the bureau's own reviewed decision: the announcement goes at once
+    batch, inserted = _write_batch(session, actor, records, source="program",
+                                   source_run_id=run.id, policy_id=call.program_id,
+                                   period=call.period, region_code=actor.region_code,
+                                   send=True)
     summary = PushSummary(run.id, call.program_id, call.period, inserted,
-                          len(fit) - len(msgs), {"program_open": len(msgs)})
+                          len(fit) - len(msgs), {"program_open": len(msgs)},
+                          batch_id=batch.id if batch else None)
     audit.record(session, actor, "push.program_open", "program", call.program_id,
                  after={**call.model_dump(mode="json"), "policy_run_id": run.id,
                         "fit": len(fit), "inserted": inserted, "muted": summary.muted},
@@ -499,14 +603,18 @@ def do_mark_opened(session: Session, actor: Actor, messages: list[PushMessage]) 
 def _own_message(session: Session, actor: Actor, message_id: int) -> PushMessage:
     eid = _own_enterprise(actor)
     msg = repo.get_message(session, message_id)
-    if msg is None or msg.enterprise_id != eid:
+    if msg is None or msg.enterprise_id != eid or msg.status != "sent":
         raise NotFound("消息不存在", "No such message")
     return msg
 
 
 def do_apply(session: Session, actor: Actor, message_id: int) -> PushMessage:
-    """「我要申请」: the enterprise intends to apply (opened too, if not yet)."""
+    """「我要申请」: the enterprise intends to apply (opened too, if not yet). Only for the
+    kinds one applies for: an expiry notice or tax information says what to do instead."""
     msg = _own_message(session, actor, message_id)
+    if msg.kind not in APPLY_KINDS:
+        raise InvalidInput("此类消息无需向平台申请：请按消息中的说明办理",
+                           "This message needs no application here: follow its instructions")
     if msg.applied_at is None:
         when = now()
         msg.applied_at = when
@@ -662,9 +770,132 @@ def do_push_notices(session: Session, actor: Actor, *, topic: str, kind: str, pe
         "gap": None, "sms_text": _sms(rs.sms_prefix, msgs["sms_text"], rs.sms_max_chars),
         "link": msgs["link"], "created_at": now()})
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    inserted = repo.insert_messages(session, records) if records else 0
+    # the calling capability reviewed these notices (carbon alerts are sent after review)
+    _, inserted = _write_batch(session, actor, records, source="notice", source_run_id=None,
+                               policy_id=topic, period=period, region_code=actor.region_code,
+                               send=True)
     audit.record(session, actor, "push.notices", source, f"{topic}:{period}",
                  after={"kind": kind, "notices": len(notices), "inserted": inserted,
                         "muted": len(notices) - len(msgs)}, region_code=actor.region_code)
     return PushSummary(None, topic, period, inserted, len(notices) - len(msgs),
                        {kind: len(msgs)})
+
+
+# -- review of draft batches ----------------------------------------------------------------
+
+def _policy_name(policy_id: str) -> str:
+    lp = _policies().get(policy_id)
+    if lp is not None:
+        return lp.policy.name
+    return "领军企业" if policy_id == LEADING else policy_id
+
+
+def _batch_out(batch: PushBatch, messages: int) -> BatchOut:
+    return BatchOut(id=batch.id, source=batch.source, source_run_id=batch.source_run_id,
+                    policy_id=batch.policy_id, policy_name=_policy_name(batch.policy_id),
+                    period=batch.period, region_code=batch.region_code,
+                    status=batch.status,
+                    counts=batch.counts or {}, messages=messages,
+                    created_at=batch.created_at, created_by=batch.created_by,
+                    decided_at=batch.decided_at, decided_by=batch.decided_by,
+                    decision=batch.decision)
+
+
+def batches(session: Session, actor: Actor, status: str | None = None,
+            limit: int = 100) -> list[BatchOut]:
+    """Batches in the actor's region scope, newest first (``status``: draft, sent,
+    discarded)."""
+    return [_batch_out(b, int(n)) for b, n in repo.batches(session, actor, status, limit)]
+
+
+def draft_count(session: Session, actor: Actor) -> int:
+    """Draft batches waiting for review in the actor's scope (the workbench shows it)."""
+    return len(repo.batches(session, actor, "draft", 1000))
+
+
+def _scoped_batch(session: Session, actor: Actor, batch_id: int, *,
+                  lock: bool = False) -> PushBatch:
+    batch = repo.get_batch(session, batch_id, lock=lock)
+    if batch is None or not any(b.id == batch_id for b, _ in
+                                repo.batches(session, actor, None, 100_000)):
+        raise NotFound("推送批次不存在或不在您的权限范围内", "No such push batch in your scope")
+    return batch
+
+
+def batch_detail(session: Session, actor: Actor, batch_id: int) -> tuple[BatchOut,
+                                                                        list[BatchItemOut]]:
+    """A batch and its messages (who, which message, why) within the actor's scope."""
+    batch = _scoped_batch(session, actor, batch_id)
+    rows = repo.batch_items(session, actor, batch_id)
+    items = [BatchItemOut(id=m.id, enterprise_id=m.enterprise_id, uscc=uscc,
+                          enterprise_name=name, kind=m.kind,
+                          kind_label=KIND_LABELS.get(m.kind, m.kind), verdict=m.verdict,
+                          title=m.title, body=m.body, gap=m.gap, benefit=m.benefit,
+                          sms_text=m.sms_text, status=m.status)
+             for m, uscc, name in rows]
+    return _batch_out(batch, len(items)), items
+
+
+def _draft(session: Session, actor: Actor, batch_id: int) -> PushBatch:
+    batch = _scoped_batch(session, actor, batch_id, lock=True)
+    if batch.status != "draft":
+        state = {"sent": "已发送", "discarded": "已放弃"}.get(batch.status, batch.status)
+        raise Conflict(f"推送批次 #{batch_id} {state}，不能再修改或发送",
+                       f"push batch #{batch_id} is {batch.status}: it cannot change")
+    return batch
+
+
+def do_send_batch(session: Session, actor: Actor, batch_id: int,
+                  decision: SendBatchIn | None = None) -> BatchOut:
+    """The reviewer's one action on a draft batch: drop some items, edit some texts, send
+    the rest to the enterprises' inboxes. One audit row names the dropped and edited ids."""
+    decision = decision or SendBatchIn()
+    batch = _draft(session, actor, batch_id)
+    bodies = repo.draft_bodies(session, actor, batch_id)
+    draft_ids = set(bodies)
+    unknown = (set(decision.drop) | set(decision.edits)) - draft_ids
+    if unknown:
+        raise InvalidInput(f"消息 {sorted(unknown)[:5]} 不属于推送批次 #{batch_id}",
+                           f"messages {sorted(unknown)[:5]} are not in batch #{batch_id}")
+    # a form posts every text: only those that differ from the draft are edits
+    edits = {k: v for k, v in decision.edited.items()
+             if k not in set(decision.drop) and v != bodies[k].strip()}
+    empty = [k for k, v in edits.items() if not v]
+    if empty:
+        raise InvalidInput(f"消息 #{empty[0]} 的正文不能为空（不发送请勾选「不发送」）",
+                           f"message #{empty[0]}: the text cannot be empty (drop it instead)")
+    edited = repo.edit_bodies(session, batch_id, edits)
+    when = now()
+    dropped = repo.set_batch_status(session, batch_id, sorted(set(decision.drop)), "dropped",
+                                    None)
+    sent = repo.set_batch_status(session, batch_id, sorted(draft_ids - set(decision.drop)),
+                                 "sent", when)
+    batch.status, batch.decided_at, batch.decided_by = "sent", when, actor.username
+    batch.decision = {"sent": sent, "dropped": dropped, "edited": edited}
+    audit.record(session, actor, "push.batch_sent", "push_batch", batch.id,
+                 before={"status": "draft"},
+                 after={"status": "sent", "policy_id": batch.policy_id,
+                        "period": batch.period, **batch.decision,
+                        "dropped_ids": sorted(set(decision.drop))[:500],
+                        "edited_ids": sorted(edits)[:500]},
+                 region_code=batch.region_code)
+    return _batch_out(batch, len(draft_ids))
+
+
+def do_discard_batch(session: Session, actor: Actor, batch_id: int, reason: str) -> BatchOut:
+    """Send nothing of a draft batch; its messages stay dropped (a re-run of the same year
+    does not write them again)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("请填写放弃原因", "Give a reason for discarding the batch")
+    batch = _draft(session, actor, batch_id)
+    ids = repo.batch_message_ids(session, batch_id, "draft")
+    dropped = repo.set_batch_status(session, batch_id, ids, "dropped", None)
+    when = now()
+    batch.status, batch.decided_at, batch.decided_by = "discarded", when, actor.username
+    batch.decision = {"sent": 0, "dropped": dropped, "edited": 0}
+    audit.record(session, actor, "push.batch_discarded", "push_batch", batch.id,
+                 before={"status": "draft"},
+                 after={"status": "discarded", "dropped": dropped, "reason": reason[:500]},
+                 region_code=batch.region_code)
+    return _batch_out(batch, len(ids))

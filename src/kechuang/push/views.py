@@ -1,5 +1,6 @@
 """Pages of precise push: the enterprise's inbox (its own messages only: read, apply,
-mute) and the bureau's reach-and-conversion page (funnel chart, grants, export)."""
+mute), the bureau's review of draft batches (preview, drop, edit, send) and its
+reach-and-conversion page (funnel chart, grants, export)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from kechuang.kit.errors import InvalidInput
 from kechuang.policy.loader import builtin_policies
 from kechuang.push import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.push import service
-from kechuang.push.schemas import KINDS
+from kechuang.push.schemas import BATCH_STATUSES, KINDS, SendBatchIn
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
 from kechuang.web.render import render
@@ -24,6 +26,7 @@ ENTERPRISE = "enterprise"
 
 nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15)
 nav.register("/push", "push.title", BUREAU, 42)
+nav.register("/push/batches", "push.batches", BUREAU, 43)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -125,3 +128,51 @@ def export(db: DB, actor: CurrentActor, fmt: Annotated[str, Form()] = "xlsx",
     return Response(data, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "X-Exported-Count": str(count)})
+
+
+# -- review of draft batches ----------------------------------------------------------------
+
+@router.get("/push/batches", dependencies=[allow(BUREAU)])
+def batches_page(request: Request, db: DB, actor: CurrentActor, status: str | None = None):
+    status = _clean(status, set(BATCH_STATUSES))
+    return render(request, "push/batches.html", {
+        "drafts": service.batches(db, actor, "draft"),
+        "history": [b for b in service.batches(db, actor, status) if b.status != "draft"],
+        "statuses": BATCH_STATUSES, "status": status})
+
+
+@router.get("/push/batches/{batch_id}", dependencies=[allow(BUREAU)])
+def batch_page(request: Request, db: DB, actor: CurrentActor, batch_id: RowId):
+    batch, items = service.batch_detail(db, actor, batch_id)
+    return render(request, "push/batch.html", {"batch": batch, "items": items})
+
+
+def _ids(values: list[str], field: str) -> list[int]:
+    out = []
+    for raw in values:
+        try:
+            out.append(int(raw))
+        except ValueError:
+            raise InvalidInput(f"{field}：无效的消息编号 {raw!r}",
+                               f"{field}: bad message id {raw!r}", field=field) from None
+    return out
+
+
+@router.post("/push/batches/{batch_id}/send", dependencies=[allow(BUREAU)])
+async def batch_send(request: Request, db: DB, actor: CurrentActor, batch_id: RowId):
+    form = await request.form()
+    drop = _ids([str(v) for v in form.getlist("drop")], "drop")
+    edits = {}
+    for key, value in form.multi_items():
+        if key.startswith("body_"):
+            edits[_ids([key.removeprefix("body_")], key)[0]] = str(value)
+    decision = SendBatchIn(drop=drop, edits=edits)
+    await run_in_threadpool(service.do_send_batch, db, actor, batch_id, decision)
+    return RedirectResponse(f"/push/batches/{batch_id}", status_code=303)
+
+
+@router.post("/push/batches/{batch_id}/discard", dependencies=[allow(BUREAU)])
+def batch_discard(db: DB, actor: CurrentActor, batch_id: RowId,
+                  reason: Annotated[str, Form(max_length=500)] = ""):
+    service.do_discard_batch(db, actor, batch_id, reason)
+    return RedirectResponse(f"/push/batches/{batch_id}", status_code=303)

@@ -61,6 +61,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "registry.detail.source": ("来源", "Source"),
     "registry.detail.year": ("年度", "Year"),
     "registry.detail.no_facts": ("尚无归集数据", "No data imported yet"),
+    "registry.detail.inferred": ("推断", "inferred"),
+    "registry.detail.inferred_note": (
+        "标“推断”的值没有部门报送：该部门只报送大于零的数，其名单覆盖本企业和该年度，"
+        "所以缺席即为 0（悬停查看依据）。其余空格（—）为未知，不按 0 计。",
+        "Values marked “inferred” were not reported: the department reports only counts above"
+        " zero and its list covers this enterprise and year, so absence means 0 (hover for"
+        " the reason). Other blanks (—) are unknown and never counted as 0."),
     "registry.detail.chart": ("营业收入与研发费用（万元）", "Revenue and R&D expense (10k CNY)"),
     "registry.detail.sources": ("数据来源批次", "Source batches"),
     "registry.detail.batch": ("批次", "Batch"),

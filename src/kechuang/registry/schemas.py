@@ -94,6 +94,18 @@ class FactOut(BaseModel):
     superseded_by: int | None = None
 
 
+class InferredOut(BaseModel):
+    """A yearly value that no department reported but that is known from its absence: the
+    department reports the count only when it is above zero (facts/rules/absent.yaml)."""
+
+    metric: str
+    metric_name: str
+    unit: str | None
+    period: int
+    display: str
+    reason: str
+
+
 class RegionOut(BaseModel):
     code: str
     name: str
@@ -120,3 +132,5 @@ class EnterpriseDetail(BaseModel):
     badges: list[BadgeOut]
     facts: list[FactOut]
     history: list[FactOut]
+    #: values inferred as zero from their absence, shown marked (never as reported facts)
+    inferred: list[InferredOut] = []

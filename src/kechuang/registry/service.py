@@ -32,6 +32,7 @@ from kechuang.registry.schemas import (
     EnterprisePage,
     EnterpriseRow,
     FactOut,
+    InferredOut,
     RegionOut,
 )
 from kechuang.web.i18n import translate
@@ -199,6 +200,7 @@ def enterprise_detail(session: Session, actor: Actor, uscc: str,
              facts_service.with_provenance(session, e.id, current=True)]
     history = [_fact_out(r, locale) for r in
                facts_service.with_provenance(session, e.id, current=False)]
+    inferred = _inferred(session, actor, e.id, facts, locale)
     return EnterpriseDetail(
         uscc=e.uscc, name=e.name, region_code=e.region_code, region_path=chain,
         industry_code=e.industry_code,
@@ -210,7 +212,33 @@ def enterprise_detail(session: Session, actor: Actor, uscc: str,
         seriously_dishonest=e.seriously_dishonest, abnormal_operation=e.abnormal_operation,
         major_incident_last_year=e.major_incident_last_year,
         badges=badges_of(e, today_local(), locale), facts=facts, history=history,
+        inferred=inferred,
     )
+
+
+def _bilingual(text: str, locale: str) -> str:
+    """The half of a "中文 English" rule text in the user's language."""
+    for i, ch in enumerate(text):
+        if ch.isascii() and ch.isalpha():
+            return text[i:].strip() if locale == "en" else text[:i].strip()
+    return text
+
+
+def _inferred(session: Session, actor: Actor, enterprise_id: int, facts: list[FactOut],
+              locale: str) -> list[InferredOut]:
+    """The yearly values inferred as zero for the years the enterprise has facts for."""
+    catalogue = metrics_by_code()
+    years = {f.period for f in facts if 1900 < f.period < 10000}
+    out = []
+    for code, year, value, reason in facts_service.inferred_cells(session, actor,
+                                                                  enterprise_id, years):
+        m = catalogue[code]
+        out.append(InferredOut(
+            metric=code, metric_name=m.name_en if locale == "en" else m.name_zh, unit=m.unit,
+            period=year, display=format_value(m.value_type, m.unit, Decimal(str(value)), None,
+                                              locale),
+            reason=_bilingual(reason, locale)))
+    return out
 
 
 @dataclass
@@ -219,6 +247,7 @@ class YearlyRow:
     name: str
     unit: str | None
     cells: dict[int, FactOut]
+    inferred: dict[int, InferredOut] = field(default_factory=dict)
 
 
 @dataclass
@@ -260,6 +289,9 @@ def arrange(session: Session, detail: EnterpriseDetail, locale: str) -> DetailVi
             monthly_meta[f.metric] = f
         else:
             view.attributes.append(f)
+    for i in detail.inferred:
+        row = yearly.setdefault(i.metric, YearlyRow(i.metric, i.metric_name, i.unit, {}))
+        row.inferred[i.period] = i
     view.years = sorted({y for row in yearly.values() for y in row.cells})
     view.yearly = list(yearly.values())
     view.monthly = [

@@ -3,6 +3,7 @@ results and the reads the pages, the API and the lists page use."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -56,16 +57,21 @@ def insert_results(session: Session, analysis_id: int, ids: np.ndarray, median: 
                        "median_rank", "rank_p05", "rank_p95", "robust"], columns)
 
 
-def latest_analysis(session: Session, scoring_run_id: int) -> RobustnessRun | None:
-    return session.scalars(
-        select(RobustnessRun).where(RobustnessRun.scoring_run_id == scoring_run_id)
-        .order_by(RobustnessRun.id.desc()).limit(1)).first()
+def latest_analysis(session: Session, scoring_run_id: int,
+                    before: datetime | None = None) -> RobustnessRun | None:
+    """The latest analysis of a scoring run (made at or before ``before`` if given)."""
+    stmt = select(RobustnessRun).where(RobustnessRun.scoring_run_id == scoring_run_id)
+    if before is not None:
+        stmt = stmt.where(RobustnessRun.created_at <= before)
+    return session.scalars(stmt.order_by(RobustnessRun.id.desc()).limit(1)).first()
 
 
-def latest_for_run(session: Session, scoring_run_id: int) -> dict[int, Robustness]:
-    """The latest analysis of a scoring run, by enterprise id: (median rank, p05, p95,
-    robust); {} when the run has not been analysed. The caller scopes the run."""
-    latest = latest_analysis(session, scoring_run_id)
+def latest_for_run(session: Session, scoring_run_id: int,
+                   before: datetime | None = None) -> dict[int, Robustness]:
+    """The latest analysis of a scoring run (made at or before ``before`` if given), by
+    enterprise id: (median rank, p05, p95, robust); {} when there is none. The caller
+    scopes the run."""
+    latest = latest_analysis(session, scoring_run_id, before)
     if latest is None:
         return {}
     rows = session.execute(

@@ -6,6 +6,7 @@ caller's unit of work (it never commits)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -228,7 +229,15 @@ def results_count_of_run(session: Session, run_id: int) -> int:
     return repo.results_count_of_run(session, run_id)
 
 
-def latest_for_run(session: Session, scoring_run_id: int) -> dict[int, Any]:
-    """The latest analysis of a scoring run, by enterprise id: (median rank, p05, p95,
-    robust); {} when the run has not been analysed. The caller scopes the run."""
-    return repo.latest_for_run(session, scoring_run_id)
+def latest_for_run(session: Session, scoring_run_id: int,
+                   before: datetime | None = None) -> dict[int, Any]:
+    """The latest analysis of a scoring run (made at or before ``before``: the public page
+    shows what was published), by enterprise id: (median rank, p05, p95, robust); {} when
+    there is none. The caller scopes the run."""
+    return repo.latest_for_run(session, scoring_run_id, before)
+
+
+def analysed_after(session: Session, scoring_run_id: int, when: datetime) -> bool:
+    """Whether the run has an analysis made after ``when`` (its publication)."""
+    latest = repo.latest_analysis(session, scoring_run_id)
+    return latest is not None and latest.created_at > when

@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kechuang.kit import rules as rule_files
@@ -52,6 +54,17 @@ class Held(Strict):
         return ([self.valid_until] if self.valid_until else []) + \
             ([self.registered_year] if self.registered_year else []) + \
             list(self.level_in or {})
+
+    def holds(self, quals: pd.DataFrame, year: int) -> np.ndarray:
+        """Which rows of ``quals`` (enterprise qualification columns) hold it in ``year``."""
+        if self.valid_until:  # a certificate in force at the end of the year
+            until = pd.to_datetime(quals[self.valid_until], errors="coerce")
+            return (until >= pd.Timestamp(year, 12, 31)).to_numpy(dtype=bool)
+        if self.registered_year:  # registered for the year (or later)
+            registered = pd.to_numeric(quals[self.registered_year], errors="coerce")
+            return (registered >= year).to_numpy(dtype=bool)
+        column, allowed = next(iter((self.level_in or {}).items()))
+        return quals[column].isin(allowed).to_numpy(dtype=bool)
 
 
 class Tier(Strict):

@@ -37,7 +37,6 @@ from kechuang.tiers import repository as repo
 from kechuang.tiers.schemas import (
     LeadingRule,
     PoolRow,
-    Tier,
     TierRules,
     Transition,
     rules,
@@ -85,11 +84,11 @@ def compute_levels(session: Session, actor: Actor, year: int,
         lvl = hit["run_id"].map(runs).to_numpy(dtype=int)
         keep = pos >= 0
         reached[pos[keep], lvl[keep] - 1] = True
-    held = [t for t in rs.tiers if t.held is not None]
+    held = [(t.level, t.held) for t in rs.tiers if t.held is not None]
     if held and n:
         quals = repo.qualifications(session, actor)
-        for t in held:
-            reached[:, t.level - 1] |= _holds(quals, t, year)
+        for tier_level, h in held:
+            reached[:, tier_level - 1] |= h.holds(quals, year)
     out = Levels(year, ents)
     for t in rs.tiers:
         if t.scoring is None:
@@ -119,20 +118,6 @@ def compute_levels(session: Session, actor: Actor, year: int,
     out.frame = frame
     out.sources = sources
     return out
-
-
-def _holds(quals: pd.DataFrame, tier: Tier, year: int) -> np.ndarray:
-    """Which enterprises hold the tier's qualification in ``year`` (rules.yaml ``held``)."""
-    h = tier.held
-    assert h is not None
-    if h.valid_until:  # a certificate in force at the end of the tier year
-        until = pd.to_datetime(quals[h.valid_until], errors="coerce")
-        return (until >= pd.Timestamp(year, 12, 31)).to_numpy(dtype=bool)
-    if h.registered_year:  # registered for the tier year (or later)
-        registered = pd.to_numeric(quals[h.registered_year], errors="coerce")
-        return (registered >= year).to_numpy(dtype=bool)
-    column, allowed = next(iter((h.level_in or {}).items()))
-    return quals[column].isin(allowed).to_numpy(dtype=bool)
 
 
 @dataclass
