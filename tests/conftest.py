@@ -184,3 +184,23 @@ def login_as(client: TestClient):  # type: ignore[no-untyped-def]
         return login(client, username)
 
     return _login
+
+
+#: fixtures through which a test reaches the database under test
+DATABASE_FIXTURES = frozenset({"db_factory", "pg_cluster"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that reach a database: the others (engines, file
+    contracts, parsers) do not depend on the backend and already ran on SQLite, so running
+    them twice would only lengthen ``make test``."""
+    if BACKEND != "postgres":
+        return
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        uses_db = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (keep if uses_db else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
