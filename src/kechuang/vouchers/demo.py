@@ -41,7 +41,9 @@ MAX_REDEMPTIONS = 60
 
 
 def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> dict[str, Any]:
-    cli = Actor.command_line()
+    # the county's own account: its policy run (and so its push batch) is the county's, and
+    # the county bureau reviews it
+    cli = Actor.command_line(county_code, repo.region_path(session, county_code) or "/")
     r = rules()
     if r.policy not in policy_service.latest_covering_runs(session, cli):
         policy_service.do_run_policies(session, cli, [r.policy], as_of=today)
