@@ -22,8 +22,8 @@ router = APIRouter(include_in_schema=False)
 
 ENTERPRISE = "enterprise"
 
-nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15)
-nav.register("/push", "push.title", BUREAU, 42)
+nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15, "policy")
+nav.register("/push", "push.title", BUREAU, 42, "policy")
 
 
 def _is_htmx(request: Request) -> bool:
