@@ -48,7 +48,9 @@ def result_sentence(kind: str, result: dict[str, Any] | None, locale: str) -> st
         text = translate(key, locale, **{k: _flat(v) for k, v in result.items()})
     except (KeyError, IndexError, ValueError):
         text = key
-    return translate("jobs.result.generic", locale) if text == key else text
+    if text == key or "{" in text:  # no sentence for this kind, or a field missing
+        return translate("jobs.result.generic", locale)
+    return text
 
 
 def param_rows(params: dict[str, Any] | None, locale: str) -> list[tuple[str, str]]:
