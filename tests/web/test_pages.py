@@ -84,3 +84,9 @@ def test_a_finished_job_page_shows_no_json(app, engine):
     html = client.get(f"/jobs/{job_id}").text
     assert "12 家企业参与积分" in html
     assert '"input_hash"' not in html and "&#34;" not in html
+
+
+def test_badges_do_not_wrap():
+    css = (Path(STATIC_DIR) / "app.css").read_text("utf-8")
+    rule = css.split(".badge {", 1)[1].split("}", 1)[0]
+    assert "white-space: nowrap" in rule
