@@ -31,7 +31,7 @@ from urllib.parse import quote
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -52,6 +52,24 @@ from kechuang.web.deps import CSRFError
 from kechuang.web.render import locale_of, render
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+SWAGGER = "/static/vendor/swagger-ui-5.35.0"
+#: the API reference page: vendored Swagger UI started by a script file, so it runs under
+#: the app's own content-security policy (no CDN, no inline script)
+API_DOCS_HTML = f"""<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>kechuang API</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{SWAGGER}/swagger-ui.css">
+<script src="{SWAGGER}/swagger-ui-bundle.js" defer></script>
+<script src="/static/api-docs.js" defer></script>
+</head>
+<body>
+<div id="swagger-ui" data-openapi="/api/openapi.json"></div>
+</body>
+</html>
+"""
 log = logging.getLogger("kechuang.security")
 
 CSP = (
@@ -319,13 +337,17 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title="kechuang",
         summary="区域科技创新治理平台 API",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.engine = engine or get_engine()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(API_DOCS_HTML)
 
     app.include_router(auth_views.router)
     app.include_router(auth_api.router, prefix="/api/v1")
@@ -428,6 +450,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 def _domain_modules() -> list[Any]:
     """Routers of the domain packages, in a fixed order; a package may have views, api or both."""
     names = [
+        "kechuang.workbench.views",
         "kechuang.registry.views",
         "kechuang.registry.api",
         "kechuang.ingest.views",

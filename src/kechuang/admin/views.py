@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from kechuang.admin import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.admin import repository as repo
 from kechuang.admin import service
+from kechuang.admin.actions import action_label
 from kechuang.admin.schemas import AuditFilters, SecurityFilters
 from kechuang.kit.errors import KechuangError
 from kechuang.models import ROLES
@@ -23,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 
 ADMIN = "bureau_admin"
 
-nav.register("/security-events", "admin.security.title", {ADMIN}, 92)
+nav.register("/security-events", "admin.security.title", {ADMIN}, 92, "system")
 ACCOUNT_ROLES = tuple(r for r in ROLES if r != "public")
 FORM_FIELDS = ("username", "display_name", "role", "region_code", "department_code",
                "enterprise_uscc", "institute_id", "expert_id", "bank_id")
@@ -33,7 +34,9 @@ FORM_FIELDS = ("username", "display_name", "role", "region_code", "department_co
 def audit_log(request: Request, db: DB, actor: CurrentActor,
               filters: Annotated[AuditFilters, Query()]):
     result = service.list_audit(db, actor, filters)
-    context = {"filters": filters, "result": result}
+    locale = locale_of(request)
+    context = {"filters": filters, "result": result,
+               "action_label": lambda code: action_label(code, locale)}
     if (request.headers.get("hx-request") == "true"
             and request.headers.get("hx-history-restore-request") != "true"
             and request.headers.get("hx-target") == "audit-rows"):

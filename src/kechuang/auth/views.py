@@ -1,5 +1,5 @@
 """Login (password, then the second factor when due), logout, one's own account (password
-change, TOTP enrolment), language switch and the home page."""
+change, TOTP enrolment) and the language switch (the home page is kechuang.workbench)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from kechuang.auth import repository as repo
 from kechuang.auth import service
 from kechuang.auth.service import LoginResult, do_login, do_logout
 from kechuang.config import get_settings
-from kechuang.facts import service as facts_service
 from kechuang.kit.errors import KechuangError
 from kechuang.web import nav
 from kechuang.web.deps import (
@@ -37,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 #: the cookie holding a login that waits for its second factor
 CHALLENGE_COOKIE = "kc_login"
 
-nav.register("/account", "auth.nav.account", LOGGED_IN, 95)
+nav.register("/account", "auth.nav.account", LOGGED_IN, 95, "account")
 
 
 def _safe_next(target: str | None) -> str:
@@ -48,18 +47,6 @@ def _safe_next(target: str | None) -> str:
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
-
-
-@router.get("/", dependencies=[allow(EVERYONE)])
-def home(request: Request, db: DB, actor: CurrentActor):
-    context: dict[str, object] = {}
-    if actor.is_bureau:
-        # the facts package owns reading the fact table (docs/architecture.md)
-        context["counts"] = {**repo.home_counts(db, actor),
-                             "facts": facts_service.current_count(db)}
-    if actor.region_code:
-        context["region"] = repo.region(db, actor.region_code)
-    return render(request, "home.html", context)
 
 
 @router.get("/login", dependencies=[allow(EVERYONE)])

@@ -25,8 +25,8 @@ from kechuang.web.render import locale_of, render
 router = APIRouter(include_in_schema=False)
 Period = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
-nav.register("/carbon", "carbon.title", BUREAU, 47)
-nav.register("/carbon/me", "carbon.title", {"enterprise"}, 47)
+nav.register("/carbon", "carbon.title", BUREAU, 47, "watch")
+nav.register("/carbon/me", "carbon.title", {"enterprise"}, 47, "watch")
 
 GRADE_COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#999999"]
 

@@ -38,6 +38,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.proof": ("最优性证明", "Optimality proof"),
     "dispatch.proof.text": ("{method}；对偶上界 {bound}，间隙 {gap}，整数解：{integral}",
                             "{method}; dual bound {bound}, gap {gap}, integral: {integral}"),
+    "dispatch.proof.sentence": ("这次派单是最优的：任何其他派法的总匹配度都不会超过 {bound}，"
+                                "本方案与这一上限相差不到 {gap}。",
+                                "This dispatch is the best possible: no other assignment "
+                                "reaches a total fit above {bound}, and this one is within "
+                                "{gap} of it."),
+    "dispatch.proof.fractional": ("（计算得到的是非整数解，结果已取整，最优性仅供参考。）",
+                                  "(The computation gave a fractional solution, rounded; "
+                                  "optimality is indicative only.)"),
     "dispatch.unserved": ("未能满足的需求及原因", "Unserved requests and why"),
     "dispatch.chart": ("匹配度分布", "Fit distribution"),
     "dispatch.confirm": ("确认", "Confirm"),

@@ -23,7 +23,7 @@ from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
 from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
-nav.register("/dispatch", "dispatch.title", BUREAU, 60)
+nav.register("/dispatch", "dispatch.title", BUREAU, 60, "policy")
 
 
 @router.get("/dispatch", dependencies=[allow(BUREAU)])

@@ -38,9 +38,9 @@ router = APIRouter(include_in_schema=False)
 ENTERPRISE = frozenset({"enterprise"})
 BANK = frozenset({"bank"})
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-nav.register("/finance", "finance.title", BUREAU, 70)
-nav.register("/finance/me", "finance.my_title", ENTERPRISE, 30)
-nav.register("/finance/bank", "finance.bank_title", BANK, 10)
+nav.register("/finance", "finance.title", BUREAU, 70, "funding")
+nav.register("/finance/me", "finance.my_title", ENTERPRISE, 30, "funding")
+nav.register("/finance/bank", "finance.bank_title", BANK, 10, "funding")
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None) -> Response:

@@ -24,6 +24,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "jobs.status.running": ("运行中", "Running"),
     "jobs.status.done": ("已完成", "Done"),
     "jobs.status.failed": ("失败", "Failed"),
+    "jobs.kind.scoring.run": ("积分测算", "Scoring run"),
+    "jobs.kind.robustness": ("稳健性检验", "Robustness check"),
+    "jobs.kind.policy.run": ("政策匹配", "Policy matching"),
+    "jobs.kind.dispatch.run": ("特派员派单", "Commissioner dispatch"),
+    "jobs.kind.matching.index.rebuild": ("重建对接索引", "Rebuild the matching index"),
+    "jobs.kind.finance.match": ("金融产品匹配", "Finance matching"),
+    "jobs.result.scoring.run": ("测算完成：{enterprises} 家企业参与积分，其中 "
+                                "{vetoed} 家被一票否决（测算 #{run_id}）。",
+                                "Scored {enterprises} enterprises, {vetoed} of them vetoed "
+                                "(run #{run_id})."),
+    "jobs.result.robustness": ("检验完成：重复 {replications} 次，排名不稳定的企业"
+                               " {unstable} 家（分析 #{analysis_id}）。",
+                               "{replications} replications; {unstable} enterprises have an "
+                               "unstable rank (analysis #{analysis_id})."),
+    "jobs.result.policy.run": ("匹配完成：{policies} 项政策，覆盖 {enterprises} 家企业。",
+                               "Matched {policies} policies over {enterprises} enterprises."),
+    "jobs.result.dispatch.run": ("派单完成（派单批次 #{run_id}）。",
+                                 "Dispatch finished (run #{run_id})."),
+    "jobs.result.matching.index.rebuild": ("索引已重建：成果 {achievement} 项，需求 {demand} 项，"
+                                           "专家 {expert} 位。",
+                                           "Index rebuilt: {achievement} achievements, "
+                                           "{demand} demands, {expert} experts."),
+    "jobs.result.finance.match": ("匹配完成：{needs} 项融资需求，{products} 个金融产品，"
+                                  "形成 {pairs} 个匹配。",
+                                  "{needs} financing needs against {products} products gave "
+                                  "{pairs} matches."),
+    "jobs.result.generic": ("任务已完成。", "The job finished."),
+    "jobs.param.system_id": ("积分体系", "Scoring system"),
+    "jobs.param.year": ("年度", "Year"),
+    "jobs.param.region_code": ("辖区", "Region"),
+    "jobs.param.policy_ids": ("政策", "Policies"),
+    "jobs.param.run_id": ("测算", "Run"),
 }
 
 register_messages(MESSAGES)

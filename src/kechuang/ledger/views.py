@@ -18,8 +18,8 @@ from kechuang.web.render import locale_of, render
 router = APIRouter(include_in_schema=False)
 PAYEES = frozenset({"enterprise", "institute"})
 
-nav.register("/ledger", "ledger.title", BUREAU, 47)
-nav.register("/ledger/my-payments", "ledger.my", PAYEES, 47)
+nav.register("/ledger", "ledger.title", BUREAU, 47, "funding")
+nav.register("/ledger/my-payments", "ledger.my", PAYEES, 47, "funding")
 
 
 def _this_year() -> int:

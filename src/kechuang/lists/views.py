@@ -28,9 +28,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ADMIN = frozenset({"bureau_admin"})
 MAX_SCHEME_BYTES = 256 * 1024
 
-nav.register("/lists", "lists.nav", EVERYONE, 60)
-nav.register("/lists/manage", "lists.nav_manage", BUREAU, 61)
-nav.register("/lists/stats", "lists.nav_stats", BUREAU, 62)
+nav.register("/lists", "lists.nav", EVERYONE, 60, "assess")
+nav.register("/lists/manage", "lists.nav_manage", BUREAU, 61, "assess")
+nav.register("/lists/stats", "lists.nav_stats", BUREAU, 62, "assess")
 
 
 def _xlsx(body: bytes, filename: str) -> Response:

@@ -54,7 +54,7 @@ PER_PAGE = 50
 #: would refuse to bind them)
 RecordId = RowId
 
-nav.register("/matching", "matching.nav.hub", EVERYONE, 50)
+nav.register("/matching", "matching.nav.hub", EVERYONE, 50, "match")
 
 
 async def form_data(request: Request) -> dict[str, Any]:

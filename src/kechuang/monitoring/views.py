@@ -27,8 +27,8 @@ TASK_ROLES = BUREAU | {"department"}
 YearQ = Annotated[int | None, Query(ge=2000, le=2100)]
 MAX_UPLOAD = 5 * 1024 * 1024
 
-nav.register("/monitoring", "monitoring.title", BUREAU, 48)
-nav.register("/monitoring/tasks", "monitoring.tasks.title", TASK_ROLES, 49)
+nav.register("/monitoring", "monitoring.title", BUREAU, 48, "watch")
+nav.register("/monitoring/tasks", "monitoring.tasks.title", TASK_ROLES, 49, "watch")
 
 
 def compare_chart(d: Dashboard, locale: str) -> str:

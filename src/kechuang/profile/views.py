@@ -27,7 +27,7 @@ from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-nav.register("/enterprises/me/profile", "profile.nav", {"enterprise"}, 11)
+nav.register("/enterprises/me/profile", "profile.nav", {"enterprise"}, 11, "data")
 
 
 def _r(x: float | None, places: int = 2) -> float | None:

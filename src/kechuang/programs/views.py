@@ -30,9 +30,9 @@ APPLICANTS = frozenset({"enterprise", "institute"})
 PARTIES = BUREAU | APPLICANTS
 MAX_UPLOAD = 50 * 1024 * 1024
 
-nav.register("/programs", "programs.title", BUREAU, 44)
-nav.register("/programs/mine", "programs.mine", APPLICANTS, 16)
-nav.register("/challenges", "programs.challenges", {"public"}, 50)
+nav.register("/programs", "programs.title", BUREAU, 44, "funding")
+nav.register("/programs/mine", "programs.mine", APPLICANTS, 16, "funding")
+nav.register("/challenges", "programs.challenges", {"public"}, 50, "match")
 
 
 def _field_error(exc: ValidationError) -> InvalidInput:

@@ -24,9 +24,9 @@ router = APIRouter(include_in_schema=False)
 
 ENTERPRISE = "enterprise"
 
-nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15)
-nav.register("/push", "push.title", BUREAU, 42)
-nav.register("/push/batches", "push.batches", BUREAU, 43)
+nav.register("/push/inbox", "push.inbox", {ENTERPRISE}, 15, "policy")
+nav.register("/push", "push.title", BUREAU, 42, "policy")
+nav.register("/push/batches", "push.batches", BUREAU, 43, "policy")
 
 
 def _is_htmx(request: Request) -> bool:

@@ -21,9 +21,9 @@ from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-nav.register("/review", "review.title", BUREAU, 65)
-nav.register("/review/my", "review.my", {"expert"}, 65)
-nav.register("/review/profile", "review.profile", {"expert"}, 66)
+nav.register("/review", "review.title", BUREAU, 65, "funding")
+nav.register("/review/my", "review.my", {"expert"}, 65, "funding")
+nav.register("/review/profile", "review.profile", {"expert"}, 66, "funding")
 
 
 @router.get("/review", dependencies=[allow(BUREAU)])

@@ -24,7 +24,7 @@ from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-nav.register("/robustness", "robustness.nav", BUREAU, 52)
+nav.register("/robustness", "robustness.nav", BUREAU, 52, "assess")
 
 PAGE = 50
 

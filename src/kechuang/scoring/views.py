@@ -24,7 +24,7 @@ from kechuang.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-nav.register("/scoring", "scoring.nav", BUREAU, 50)
+nav.register("/scoring", "scoring.nav", BUREAU, 50, "assess")
 
 BUCKET = 5.0
 

@@ -20,7 +20,7 @@ from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-nav.register("/tiers", "tiers.title", BUREAU, 43)
+nav.register("/tiers", "tiers.title", BUREAU, 43, "assess")
 
 
 def _pool_context(db: DB, actor: CurrentActor, tier: str | None, year: int | None,

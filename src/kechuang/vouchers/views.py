@@ -18,8 +18,8 @@ from kechuang.web.render import locale_of, render
 router = APIRouter(include_in_schema=False)
 PROVIDERS = frozenset({"institute", "enterprise"})
 
-nav.register("/vouchers", "vouchers.title", BUREAU | {"enterprise"}, 48)
-nav.register("/vouchers/redeem", "vouchers.redeem", frozenset({"institute"}), 48)
+nav.register("/vouchers", "vouchers.title", BUREAU | {"enterprise"}, 48, "funding")
+nav.register("/vouchers/redeem", "vouchers.redeem", frozenset({"institute"}), 48, "funding")
 
 
 @router.get("/vouchers", dependencies=[allow(BUREAU, "enterprise")])

@@ -6,6 +6,7 @@ searched first, so an installation can override any page or partial (``_*.html``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +21,21 @@ from kechuang.config import get_settings
 from kechuang.kit.timefmt import local
 from kechuang.web.deps import LANG_COOKIE, anon_csrf_token
 from kechuang.web.i18n import LOCALES, translate
-from kechuang.web.nav import links_for
+from kechuang.web.nav import groups_for, links_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+#: "does this database hold the demo?" — answered by a higher layer (the workbench package
+#: sets it), asked only by the pages that show the demo password hint
+_demo_probe: list[Callable[[Request], bool]] = []
+
+
+def set_demo_probe(probe: Callable[[Request], bool]) -> None:
+    _demo_probe[:] = [probe]
+
+
+def holds_demo(request: Request) -> bool:
+    return bool(_demo_probe) and _demo_probe[0](request)
 
 
 def fmt_decimal(value: Decimal | None, places: int = 2) -> str:
@@ -50,6 +63,7 @@ def templates() -> Jinja2Templates:
     env.filters["localtime"] = local
     env.filters["dec"] = fmt_decimal
     env.globals["nav_links"] = links_for
+    env.globals["nav_groups"] = groups_for
     return Jinja2Templates(env=env)
 
 
@@ -75,6 +89,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "csrf_token": csrf,
         "_": lambda key, **kw: translate(key, locale, **kw),
         "is_htmx": request.headers.get("hx-request") == "true",
+        "holds_demo": lambda: holds_demo(request),
         **(context or {}),
     }
     response = templates().TemplateResponse(request, name, ctx, status_code=status_code,

@@ -23,3 +23,21 @@ document.addEventListener("submit", function (evt) {
     evt.preventDefault();
   }
 });
+// Navigation menus (<details>): one open at a time; Escape or a click elsewhere closes them.
+function kcCloseMenus(except) {
+  document.querySelectorAll("details.navgroup[open]").forEach(function (d) {
+    if (d !== except) { d.removeAttribute("open"); }
+  });
+}
+document.addEventListener("toggle", function (evt) {
+  var d = evt.target;
+  if (d.classList && d.classList.contains("navgroup") && d.open) { kcCloseMenus(d); }
+}, true);
+document.addEventListener("click", function (evt) {
+  if (!evt.target.closest || !evt.target.closest("details.navgroup")) { kcCloseMenus(null); }
+});
+document.addEventListener("keydown", function (evt) {
+  if (evt.key !== "Escape") { return; }
+  var open = document.querySelector("details.navgroup[open]");
+  if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
+});
