@@ -35,7 +35,8 @@ register_messages({
                               "{pushed} pushed, {opened} opened, {applied} applied, "
                               "{granted} granted."),
     "workbench.push.review": ("待审核的推送", "Pushes waiting for review"),
-    "workbench.push.review_none": ("没有待审核的推送批次。", "No push batch is waiting for review."),
+    "workbench.push.review_none": ("没有待审核的推送批次。",
+                                   "No push batch is waiting for review."),
     "workbench.alerts": ("预警", "Alerts"),
     "workbench.alerts.carbon": ("碳效预警 {n} 家（{period}）", "{n} carbon alerts ({period})"),
     "workbench.alerts.carbon_none": ("尚无碳效评价。", "No carbon evaluation yet."),
