@@ -100,6 +100,23 @@ def enterprise(session: Session, enterprise_id: int) -> Enterprise | None:
     return session.get(Enterprise, enterprise_id)
 
 
+def org_id_by_code(session: Session, kind: str, code: str) -> int | None:
+    """An institute's id by its code, an enterprise's by its credit code."""
+    if kind == "institute":
+        return session.scalar(select(Institute.id).where(Institute.code == code))
+    return session.scalar(select(Enterprise.id).where(Enterprise.uscc == code))
+
+
+def unregistered_institutes(session: Session, actor: Actor) -> list[Any]:
+    """Institutes in the actor's region not yet registered as providers: (id, code, name)."""
+    return list(session.execute(
+        select(Institute.id, Institute.code, Institute.name)
+        .where(region_code_in_scope(actor, Institute.region_code),
+               ~Institute.id.in_(select(VoucherProvider.institute_id)
+                                 .where(VoucherProvider.institute_id.is_not(None))))
+        .order_by(Institute.name).limit(500)).all())
+
+
 def providers(session: Session, actor: Actor) -> list[Any]:
     red = (select(VoucherRedemption.provider_id,
                   type_coerce(func.sum(VoucherRedemption.amount), ExactDecimal()).label("red"))

@@ -187,6 +187,34 @@ def do_register_provider(session: Session, actor: Actor, *, kind: str, org_id: i
     return _provider_out(p)
 
 
+def do_register_provider_by_code(session: Session, actor: Actor, *, kind: str, code: str,
+                                 contact: str = "") -> ProviderOut:
+    """The page's form: the organisation named by an institute code or an enterprise's
+    unified social credit code (what a bureau officer has at hand), then
+    :func:`do_register_provider`."""
+    code = (code or "").strip().upper() if kind == "enterprise" else (code or "").strip()
+    if kind not in ("institute", "enterprise"):
+        raise InvalidInput(f"“机构类型”应为 institute 或 enterprise，实为 {kind}",
+                           f"'kind' must be institute or enterprise, got {kind}", field="kind")
+    if not code:
+        raise InvalidInput("“机构代码”不能为空（院所代码或统一社会信用代码）",
+                           "'code' is required (institute code or credit code)", field="code")
+    _require(actor, ISSUE_ROLES, "只有科技局管理员可以认定服务机构",
+             "Only a bureau administrator registers providers")
+    org_id = repo.org_id_by_code(session, kind, code)
+    if org_id is None:
+        label = "院所代码" if kind == "institute" else "统一社会信用代码"
+        raise NotFound(f"“{label}”不存在：{code}", f"no {kind} with code {code}", field="code")
+    return do_register_provider(session, actor, kind=kind, org_id=org_id, contact=contact)
+
+
+def unregistered_institutes(session: Session, actor: Actor) -> list[tuple[int, str, str]]:
+    """Institutes of the bureau's region that could still be registered (the form's list)."""
+    if not actor.is_bureau:
+        return []
+    return [(r.id, r.code, r.name) for r in repo.unregistered_institutes(session, actor)]
+
+
 def _own_provider(session: Session, actor: Actor) -> VoucherProvider | None:
     if actor.role == "institute" and actor.institute_id is not None:
         return repo.provider_of(session, institute_id=actor.institute_id)
