@@ -10,7 +10,17 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, func, insert, or_, select, text, type_coerce, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -340,6 +350,11 @@ _REDEEM_PG = text(
     ":owner_id, :service_id, :invoice_no, :invoice_amount, :today, :user_id, :actor, :at, "
     ":ip)").bindparams(bindparam("invoice_amount", type_=ExactDecimal()))
 _CENT = Decimal("0.01")
+# built once: the values travel as parameters, so the compiled statement is reused
+_INSERT_REDEMPTION = insert(cast(Table, VoucherRedemption.__table__)).returning(
+    VoucherRedemption.__table__.c.id)
+_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__)).returning(
+    LedgerEntry.__table__.c.id)
 
 
 def redeem(session: Session, *, code: str, uscc: str, provider_id: int,
@@ -435,17 +450,19 @@ def _redeem_sqlite(session: Session, *, code: str, uscc: str, provider_id: int,
     if left < amount:
         return _none("overspend", p.name, v.id, v.valid_until, amount=amount, left=left,
                      budget_key=b.key)
-    red_id = int(session.execute(insert(VoucherRedemption).values(
-        voucher_id=v.id, provider_id=p.id, service_id=service_id, invoice_no=invoice_no,
-        invoice_amount=invoice_amount, amount=amount, payment_key=key, settlement_id=None,
-        redeemed_by=user_id, actor=actor, redeemed_at=at).returning(vr.id)).scalar_one())
+    red_id = int(session.execute(_INSERT_REDEMPTION, {
+        "voucher_id": v.id, "provider_id": p.id, "service_id": service_id,
+        "invoice_no": invoice_no, "invoice_amount": invoice_amount, "amount": amount,
+        "payment_key": key, "settlement_id": None, "redeemed_by": user_id, "actor": actor,
+        "redeemed_at": at}).scalar_one())
     share = v.cover_share.normalize()
-    entry_id = int(session.execute(insert(LedgerEntry).values(
-        budget_id=b.id, entry_type="payment", kind="voucher_settlement", payee_type="provider",
-        payee_id=p.id, payee_name=p.name, amount=amount, delta=-amount,
-        balance_after=left - amount, decision_ref=key, idempotency_key=key, reverses_id=None,
-        memo=f"发票 {invoice_no}，金额 {invoice_amount}，抵扣比例 {share:f}",
-        created_by=user_id, actor=actor, created_at=at).returning(le.id)).scalar_one())
+    entry_id = int(session.execute(_INSERT_ENTRY, {
+        "budget_id": b.id, "entry_type": "payment", "kind": "voucher_settlement",
+        "payee_type": "provider", "payee_id": p.id, "payee_name": p.name, "amount": amount,
+        "delta": -amount, "balance_after": left - amount, "decision_ref": key,
+        "idempotency_key": key, "reverses_id": None,
+        "memo": f"发票 {invoice_no}，金额 {invoice_amount}，抵扣比例 {share:f}",
+        "created_by": user_id, "actor": actor, "created_at": at}).scalar_one())
     session.execute(insert(AuditEvent), [
         {"at": at, "actor_id": user_id, "actor": actor, "action": "vouchers.redeem",
          "object_type": "voucher", "object_id": str(v.id), "region_code": v.region_code,
