@@ -1,6 +1,8 @@
 """A voucher redemption in a real browser: the provider (an institute account) fills the
 redemption form with the code and credit code the holder shows → sees the amount paid; the
-holder's voucher page shows it redeemed; the bureau's ledger shows the payment."""
+holder's voucher page shows it redeemed; the bureau's ledger shows the payment. And the
+bureau's provider page: register an enterprise as provider, add its service, settle a
+provider's redemptions and see the statement."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from kechuang.vouchers import service as vouchers
 from tests.browser.conftest import Live, _free_port, log_in
 from tests.ledger.helpers import actor
 from tests.push.helpers import enterprise_ids, make_run
+from tests.support.seed import uscc
 from tests.vouchers.helpers import code_of
 
 pytestmark = pytest.mark.browser
@@ -33,7 +36,8 @@ def live(db_factory) -> Iterator[tuple[Live, str, str]]:  # type: ignore[no-unty
     engine = db_factory.engine(seeded=True)
     with unit_of_work(engine) as s:
         ids = enterprise_ids(s)
-        run = s.get(PolicyRun, make_run(s, "innovation_voucher", {ids[1]: "eligible"}))
+        run = s.get(PolicyRun, make_run(s, "innovation_voucher",
+                                            {ids[1]: "eligible", ids[2]: "eligible"}))
         assert run is not None
         run.parameters = {"amount": {"value": 5, "ref": "测试", "from": "2023-01-01"}}
         admin = actor(s, "admin")
@@ -104,3 +108,40 @@ def test_provider_redeems_a_voucher(browser, live) -> None:  # type: ignore[no-u
     bureau.goto(f"{site.url}/ledger")
     expect(bureau.locator("[data-testid=ledger-entries]")).to_contain_text(f"voucher:{code}")
     bureau_ctx.close()
+
+
+def test_bureau_registers_a_provider_and_settles(browser, live) -> None:  # type: ignore[no-untyped-def]
+    site, _, _ = live
+    with unit_of_work(site.engine) as s:  # a redemption of the institute to settle
+        ids = enterprise_ids(s)
+        code, holder = code_of(s, ids[2])
+        provider = vouchers.providers(s, actor(s, "admin"))[0].id
+        vouchers.do_redeem(s, actor(s, "inst"), voucher_code=code, uscc=holder,
+                           provider_id=provider, invoice_no="FP-S-1", invoice_amount="20000")
+    ctx, page = _page(browser)
+    log_in(page, site, "admin")
+    page.goto(f"{site.url}/vouchers")
+    page.locator("[data-testid=providers-link]").click()
+    form = page.locator("[data-testid=register-provider-form]")
+    form.locator("select[name=kind]").select_option("enterprise")
+    form.locator("input[name=code]").fill("91320582XXXXXXXXXX")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("[data-testid=providers-error]")).to_contain_text("不存在")
+    form = page.locator("[data-testid=register-provider-form]")
+    form.locator("select[name=kind]").select_option("enterprise")
+    form.locator("input[name=code]").fill(uscc(3))
+    form.locator("input[name=contact]").fill("李工")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("[data-testid=providers-done]")).to_contain_text("已认定服务机构")
+    row = page.locator("[data-testid=provider-list] tr", has_text="张家港港城机械制造有限公司")
+    row.locator("input[name=name]").fill("电磁兼容检测")
+    row.locator("button", has_text="添加服务").click()
+    expect(page.locator("[data-testid=providers-done]")).to_contain_text("已添加服务项目")
+    expect(page.locator("[data-testid=provider-list]")).to_contain_text("电磁兼容检测")
+    settle = page.locator("[data-testid=settle-form]").first
+    settle.locator("input[name=reference]").fill("财拨 2026-1")
+    settle.locator("button[type=submit]").click()
+    expect(page.locator("[data-testid=providers-done]")).to_contain_text("已生成结算单")
+    expect(page.locator("[data-testid=settlements]")).to_contain_text("财拨 2026-1")
+    expect(page.locator("[data-testid=settle-form]")).to_have_count(0)
+    ctx.close()

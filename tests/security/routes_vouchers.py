@@ -20,4 +20,9 @@ ROUTES: dict[str, set[str]] = {
     "GET /vouchers": BUREAU | {"enterprise"},
     "GET /vouchers/redeem": BUREAU | PROVIDERS,
     "POST /vouchers/redeem": BUREAU | PROVIDERS,
+    "GET /vouchers/providers": BUREAU,
+    "POST /vouchers/providers": ADMIN,
+    "POST /vouchers/providers/{provider_id}/services": BUREAU,
+    "POST /vouchers/providers/{provider_id}/settle": BUREAU,
+    "GET /vouchers/settlements/{settlement_id}.xlsx": BUREAU,
 }

@@ -10,14 +10,21 @@ from sqlalchemy import func, select
 
 from kechuang.db import unit_of_work
 from kechuang.ledger import service as ledger
-from kechuang.models import Institute, PolicyRun
-from kechuang.models.ledger import VoucherRedemption
+from kechuang.models import AuditEvent, Enterprise, Institute, PolicyRun
+from kechuang.models.ledger import (
+    VoucherProvider,
+    VoucherRedemption,
+    VoucherService,
+    VoucherSettlement,
+)
 from kechuang.vouchers import engine as voucher_engine
 from kechuang.vouchers import service as vouchers
 from tests.conftest import login
 from tests.ledger.helpers import actor
 from tests.push.helpers import enterprise_ids, make_run
+from tests.support.seed import uscc
 from tests.vouchers.helpers import code_of, voucher_county
+from tests.vouchers.test_service import DAY
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -108,3 +115,77 @@ def test_enterprise_sees_its_own_voucher_only(app, client, engine) -> None:
     assert code1 in page.text and code2 not in page.text
     api = client.get("/api/v1/vouchers").json()
     assert [v["code"] for v in api["vouchers"]] == [code1]
+
+
+def test_bureau_registers_provider_adds_service_and_settles_through_the_page(
+        app, client, engine) -> None:  # type: ignore[no-untyped-def]
+    """The provider page's buttons: register (admin only), add a service, settle, download
+    the statement — each audited; a refused form says why and writes nothing."""
+    c, (code1, uscc1), _ = _county(engine)
+    with unit_of_work(engine) as s:  # one redemption of the registered institute to settle
+        vouchers.do_redeem(s, actor(s, "inst"), voucher_code=code1, uscc=uscc1,
+                           provider_id=c["provider"].id, invoice_no="S-1",
+                           invoice_amount="10000", today=DAY)
+    csrf = login(client, "staff")
+    page = client.get("/vouchers/providers")
+    assert page.status_code == 200 and 'data-testid="register-provider-form"' not in page.text
+    assert 'data-testid="settle-form"' in page.text
+    r = client.post("/vouchers/providers", data={"csrf_token": csrf, "kind": "enterprise",
+                                                 "code": uscc(3)})
+    assert r.status_code == 403
+    csrf = login(client, "admin")
+    page = client.get("/vouchers/providers")
+    assert 'data-testid="register-provider-form"' in page.text
+    bad = client.post("/vouchers/providers", data={"csrf_token": csrf, "kind": "enterprise",
+                                                   "code": "91320582XXXXXXXXXX"})
+    assert bad.status_code == 404 and "统一社会信用代码”不存在" in bad.text
+    dup = client.post("/vouchers/providers", data={"csrf_token": csrf, "kind": "institute",
+                                                   "code": "INST-1"})
+    assert dup.status_code == 409 and "已是服务机构" in dup.text
+    ok = client.post("/vouchers/providers", data={
+        "csrf_token": csrf, "kind": "enterprise", "code": uscc(3).lower(),
+        "contact": "李工 0512-0000"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].endswith("done=registered")
+    with unit_of_work(engine) as s:
+        new = s.scalar(select(VoucherProvider).where(VoucherProvider.kind == "enterprise"))
+        assert new is not None and new.contact == "李工 0512-0000"
+        new_id = new.id
+    page = client.get("/vouchers/providers?done=registered")
+    assert 'data-testid="providers-done"' in page.text and f'data-provider="{new_id}"' in page.text
+    bad = client.post(f"/vouchers/providers/{new_id}/services",
+                      data={"csrf_token": csrf, "category": "nonsense", "name": "x"})
+    assert bad.status_code == 422 and "服务类别" in bad.text
+    ok = client.post(f"/vouchers/providers/{new_id}/services", data={
+        "csrf_token": csrf, "category": "testing", "name": "电磁兼容检测"},
+        follow_redirects=False)
+    assert ok.status_code == 303
+    assert "电磁兼容检测" in client.get("/vouchers/providers").text
+    # settle: one statement of the institute's redemption, then nothing is left to settle
+    ok = client.post(f"/vouchers/providers/{c['provider'].id}/settle",
+                     data={"csrf_token": csrf, "reference": "财拨 2024-7"},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].endswith("done=settled")
+    again = client.post(f"/vouchers/providers/{c['provider'].id}/settle",
+                        data={"csrf_token": csrf})
+    assert again.status_code == 409 and "没有待结算" in again.text
+    with unit_of_work(engine) as s:
+        st = s.scalar(select(VoucherSettlement))
+        assert st is not None and st.redemptions == 1 and st.total == Decimal("6000")
+        assert s.scalar(select(func.count()).select_from(VoucherService)
+                        .where(VoucherService.provider_id == new_id)) == 1
+        actions = set(s.scalars(select(AuditEvent.action)))
+        assert {"vouchers.register_provider", "vouchers.add_service",
+                "vouchers.settle"} <= actions
+        st_id = st.id
+    page = client.get("/vouchers/providers")
+    assert "财拨 2024-7" in page.text and f"/vouchers/settlements/{st_id}.xlsx" in page.text
+    x = client.get(f"/vouchers/settlements/{st_id}.xlsx")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    # English: no Chinese interface text (data values aside)
+    client.get("/lang/en")
+    body = _main(client.get("/vouchers/providers").text)
+    with unit_of_work(engine) as s:
+        names = [*s.scalars(select(VoucherProvider.name)), *s.scalars(select(Enterprise.name))]
+    for value in (*names, "材料成分检测", "电磁兼容检测", "财拨 2024-7"):
+        body = body.replace(value, "")
+    assert not CJK.search(body), CJK.findall(body)[:20]

@@ -51,6 +51,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "vouchers.done": ("兑付成功：{amount} 元，台账款项 {entry}",
                       "Redeemed: {amount} CNY, ledger payment {entry}"),
     "vouchers.recent": ("最近兑付", "Recent redemptions"),
+    "vouchers.p.title": ("服务机构与结算", "Providers and settlement"),
+    "vouchers.p.hint": ("认定服务机构、登记其服务项目，并按服务机构汇总待结算的兑付、"
+                        "生成结算单。返回",
+                        "Register providers and their services, and settle each provider's "
+                        "unsettled redemptions into a statement. Back to"),
+    "vouchers.p.register": ("认定服务机构", "Register a provider"),
+    "vouchers.p.code": ("机构代码", "Organisation code"),
+    "vouchers.p.code.hint": ("科研院所填院所代码（可从列表选择），企业填统一社会信用代码。",
+                             "An institute's code (pick from the list) or an enterprise's "
+                             "unified social credit code."),
+    "vouchers.p.contact": ("联系人及电话", "Contact"),
+    "vouchers.p.register.submit": ("认定", "Register"),
+    "vouchers.p.services": ("服务项目", "Services"),
+    "vouchers.p.category": ("服务类别", "Category"),
+    "vouchers.p.service_name": ("服务名称", "Service name"),
+    "vouchers.p.add_service": ("添加服务", "Add service"),
+    "vouchers.p.actions": ("结算", "Settlement"),
+    "vouchers.p.settle": ("结算", "Settle"),
+    "vouchers.p.nothing": ("无待结算", "Nothing to settle"),
+    "vouchers.p.suspended": ("已暂停", "suspended"),
+    "vouchers.p.reference": ("结算单备注", "Reference"),
+    "vouchers.p.settlements": ("结算单", "Settlement statements"),
+    "vouchers.p.statement": ("结算单号", "Statement"),
+    "vouchers.p.count": ("兑付笔数", "Redemptions"),
+    "vouchers.p.total": ("结算金额（元）", "Total (CNY)"),
+    "vouchers.p.when": ("结算时间", "Settled at"),
+    "vouchers.p.download": ("下载明细", "Download"),
+    "vouchers.p.done.registered": ("已认定服务机构", "Provider registered"),
+    "vouchers.p.done.service": ("已添加服务项目", "Service added"),
+    "vouchers.p.done.settled": ("已生成结算单", "Settlement statement created"),
+    "vouchers.p.link": ("服务机构与结算", "Providers and settlement"),
 }
 
 register_messages(MESSAGES)

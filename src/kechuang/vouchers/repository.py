@@ -4,13 +4,23 @@ conflict-free bulk insert), redemptions, settlements and the scoped lists."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from decimal import Decimal
-from typing import Any, cast
+from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -18,8 +28,10 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.db import ExactDecimal, is_sqlite
-from kechuang.models import Enterprise, Institute, Region
+from kechuang.models import AuditEvent, Enterprise, Institute, Region
 from kechuang.models.ledger import (
+    LedgerBudget,
+    LedgerEntry,
     Voucher,
     VoucherProvider,
     VoucherRedemption,
@@ -96,6 +108,23 @@ def institute(session: Session, institute_id: int) -> Institute | None:
 
 def enterprise(session: Session, enterprise_id: int) -> Enterprise | None:
     return session.get(Enterprise, enterprise_id)
+
+
+def org_id_by_code(session: Session, kind: str, code: str) -> int | None:
+    """An institute's id by its code, an enterprise's by its credit code."""
+    if kind == "institute":
+        return session.scalar(select(Institute.id).where(Institute.code == code))
+    return session.scalar(select(Enterprise.id).where(Enterprise.uscc == code))
+
+
+def unregistered_institutes(session: Session, actor: Actor) -> list[Any]:
+    """Institutes in the actor's region not yet registered as providers: (id, code, name)."""
+    return list(session.execute(
+        select(Institute.id, Institute.code, Institute.name)
+        .where(region_code_in_scope(actor, Institute.region_code),
+               ~Institute.id.in_(select(VoucherProvider.institute_id)
+                                 .where(VoucherProvider.institute_id.is_not(None))))
+        .order_by(Institute.name).limit(500)).all())
 
 
 def providers(session: Session, actor: Actor) -> list[Any]:
@@ -299,3 +328,153 @@ def vouchers_of_year(session: Session, region_code: str, year: int) -> list[Vouc
     return list(session.scalars(select(Voucher)
                                 .where(Voucher.budget_key == f"vouchers:{region_code}:{year}")
                                 .order_by(Voucher.id)))
+
+
+# --------------------------------------------------------------------------- the redemption
+class Redeemed(NamedTuple):
+    """What one redemption did (``status`` ``ok``) or why it wrote nothing."""
+
+    status: str
+    provider_name: str | None
+    voucher_id: int | None
+    valid_until: date | None
+    redemption_id: int | None
+    amount: Decimal | None
+    left: Decimal | None
+    entry_id: int | None
+    budget_key: str | None
+
+
+_REDEEM_PG = text(
+    "SELECT * FROM kechuang_voucher_redeem(:code, :uscc, :provider_id, :owner_kind, "
+    ":owner_id, :service_id, :invoice_no, :invoice_amount, :today, :user_id, :actor, :at, "
+    ":ip)").bindparams(bindparam("invoice_amount", type_=ExactDecimal()))
+_CENT = Decimal("0.01")
+# built once: the values travel as parameters, so the compiled statement is reused
+_INSERT_REDEMPTION = insert(cast(Table, VoucherRedemption.__table__)).returning(
+    VoucherRedemption.__table__.c.id)
+_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__)).returning(
+    LedgerEntry.__table__.c.id)
+
+
+def redeem(session: Session, *, code: str, uscc: str, provider_id: int,
+           owner_kind: str | None, owner_id: int | None, service_id: int | None,
+           invoice_no: str, invoice_amount: Decimal, today: date, user_id: int | None,
+           actor: str, at: datetime, ip: str | None) -> Redeemed:
+    """One whole redemption in the caller's transaction (migration 0023 lists the steps and
+    statuses): on PostgreSQL one call of ``kechuang_voucher_redeem`` (one round trip); on
+    SQLite the same steps here, after ``BEGIN IMMEDIATE`` takes the database's write lock
+    (see :mod:`kechuang.ledger.repository`). Nothing is written unless the status is ok."""
+    args: dict[str, Any] = {"code": code, "uscc": uscc, "provider_id": provider_id,
+            "owner_kind": owner_kind,
+            "owner_id": owner_id, "service_id": service_id, "invoice_no": invoice_no,
+            "invoice_amount": invoice_amount, "today": today, "user_id": user_id,
+            "actor": actor, "at": at, "ip": ip}
+    if not is_sqlite(session):
+        row = session.execute(_REDEEM_PG, args).one()
+        return Redeemed(*row)
+    return _redeem_sqlite(session, **args)
+
+
+def _none(status: str, name: str | None = None, voucher_id: int | None = None,
+          valid_until: date | None = None, redemption_id: int | None = None,
+          amount: Decimal | None = None, left: Decimal | None = None,
+          budget_key: str | None = None) -> Redeemed:
+    return Redeemed(status, name, voucher_id, valid_until, redemption_id, amount, left, None,
+                    budget_key)
+
+
+def _redeem_sqlite(session: Session, *, code: str, uscc: str, provider_id: int,
+                   owner_kind: str | None, owner_id: int | None, service_id: int | None,
+                   invoice_no: str, invoice_amount: Decimal, today: date,
+                   user_id: int | None, actor: str, at: datetime, ip: str | None
+                   ) -> Redeemed:
+    dbapi: Any = session.connection().connection.driver_connection
+    if not dbapi.in_transaction:
+        dbapi.execute("BEGIN IMMEDIATE")  # the write lock before anything is read
+    vp = VoucherProvider.__table__.c
+    pq = select(vp.id, vp.name, vp.active, vp.enterprise_id)
+    if owner_kind == "institute":
+        pq = pq.where(vp.institute_id == owner_id)
+    elif owner_kind == "enterprise":
+        pq = pq.where(vp.enterprise_id == owner_id)
+    else:
+        pq = pq.where(vp.id == provider_id)
+    p = session.execute(pq).first()
+    if p is None:
+        return _none("not_registered")
+    if p.id != provider_id:
+        return _none("not_own", p.name)
+    if not p.active:
+        return _none("suspended", p.name)
+    vo = Voucher.__table__.c
+    v = session.execute(
+        select(vo.id, vo.enterprise_id, vo.budget_key, vo.amount, vo.cover_share,
+               vo.valid_until, vo.region_code, Enterprise.uscc)
+        .join(Enterprise, Enterprise.id == vo.enterprise_id).where(vo.code == code)).first()
+    if v is None or v.uscc != uscc:
+        return _none("no_match", p.name)
+    if p.enterprise_id is not None and p.enterprise_id == v.enterprise_id:
+        return _none("own", p.name, v.id)
+    if service_id is not None:
+        svc = session.execute(select(VoucherService.id).where(
+            VoucherService.id == service_id, VoucherService.provider_id == p.id,
+            VoucherService.active.is_(True))).first()
+        if svc is None:
+            return _none("bad_service", p.name, v.id)
+    if today > v.valid_until:
+        return _none("expired", p.name, v.id, v.valid_until)
+    covered = (invoice_amount * v.cover_share).quantize(_CENT, rounding=ROUND_FLOOR)
+    amount = min(covered, v.amount).quantize(_CENT)
+    if amount <= 0:
+        return _none("too_small", p.name, v.id, v.valid_until, amount=amount)
+    lb = LedgerBudget.__table__.c
+    b = session.execute(select(lb.id, lb.key, lb.region_code, lb.amount)
+                        .where(lb.key == v.budget_key)).first()
+    if b is None:
+        return _none("no_budget", p.name, v.id, v.valid_until, budget_key=v.budget_key)
+    vr = VoucherRedemption.__table__.c
+    done = session.scalar(select(vr.id).where(vr.voucher_id == v.id))
+    if done is not None:
+        return _none("redeemed", p.name, v.id, v.valid_until, done, budget_key=b.key)
+    if session.scalar(select(vr.id).where(vr.provider_id == p.id,
+                                          vr.invoice_no == invoice_no)) is not None:
+        return _none("invoice_used", p.name, v.id, v.valid_until, budget_key=b.key)
+    key = f"voucher:{code}"
+    le = LedgerEntry.__table__.c
+    if session.scalar(select(le.id).where(le.idempotency_key == key)) is not None:
+        return _none("redeemed", p.name, v.id, v.valid_until, budget_key=b.key)
+    last = session.scalar(select(le.balance_after).where(le.budget_id == b.id)
+                          .order_by(le.id.desc()).limit(1))
+    left = b.amount if last is None else last
+    if left < amount:
+        return _none("overspend", p.name, v.id, v.valid_until, amount=amount, left=left,
+                     budget_key=b.key)
+    red_id = int(session.execute(_INSERT_REDEMPTION, {
+        "voucher_id": v.id, "provider_id": p.id, "service_id": service_id,
+        "invoice_no": invoice_no, "invoice_amount": invoice_amount, "amount": amount,
+        "payment_key": key, "settlement_id": None, "redeemed_by": user_id, "actor": actor,
+        "redeemed_at": at}).scalar_one())
+    share = v.cover_share.normalize()
+    entry_id = int(session.execute(_INSERT_ENTRY, {
+        "budget_id": b.id, "entry_type": "payment", "kind": "voucher_settlement",
+        "payee_type": "provider", "payee_id": p.id, "payee_name": p.name, "amount": amount,
+        "delta": -amount, "balance_after": left - amount, "decision_ref": key,
+        "idempotency_key": key, "reverses_id": None,
+        "memo": f"发票 {invoice_no}，金额 {invoice_amount}，抵扣比例 {share:f}",
+        "created_by": user_id, "actor": actor, "created_at": at}).scalar_one())
+    session.execute(insert(AuditEvent), [
+        {"at": at, "actor_id": user_id, "actor": actor, "action": "vouchers.redeem",
+         "object_type": "voucher", "object_id": str(v.id), "region_code": v.region_code,
+         "before": None,
+         "after": {"code": code, "provider_id": p.id, "invoice_no": invoice_no,
+                   "invoice_amount": str(invoice_amount), "amount": str(amount),
+                   "payment_key": key}, "ip": ip},
+        {"at": at, "actor_id": user_id, "actor": actor, "action": "ledger.pay",
+         "object_type": "ledger_entry", "object_id": str(entry_id),
+         "region_code": b.region_code, "before": None,
+         "after": {"budget": b.key, "kind": "voucher_settlement", "payee": p.name,
+                   "payee_type": "provider", "payee_id": p.id, "amount": str(amount),
+                   "decision_ref": key, "balance_after": str(left - amount)}, "ip": ip}])
+    return Redeemed("ok", p.name, v.id, v.valid_until, red_id, amount, left - amount,
+                    entry_id, b.key)

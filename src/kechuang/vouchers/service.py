@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
@@ -39,7 +38,6 @@ from kechuang.ledger import service as ledger
 from kechuang.ledger.schemas import rules as ledger_rules
 from kechuang.models.base import utcnow
 from kechuang.models.ledger import (
-    Voucher,
     VoucherProvider,
     VoucherRedemption,
     VoucherService,
@@ -189,6 +187,34 @@ def do_register_provider(session: Session, actor: Actor, *, kind: str, org_id: i
     return _provider_out(p)
 
 
+def do_register_provider_by_code(session: Session, actor: Actor, *, kind: str, code: str,
+                                 contact: str = "") -> ProviderOut:
+    """The page's form: the organisation named by an institute code or an enterprise's
+    unified social credit code (what a bureau officer has at hand), then
+    :func:`do_register_provider`."""
+    code = (code or "").strip().upper() if kind == "enterprise" else (code or "").strip()
+    if kind not in ("institute", "enterprise"):
+        raise InvalidInput(f"“机构类型”应为 institute 或 enterprise，实为 {kind}",
+                           f"'kind' must be institute or enterprise, got {kind}", field="kind")
+    if not code:
+        raise InvalidInput("“机构代码”不能为空（院所代码或统一社会信用代码）",
+                           "'code' is required (institute code or credit code)", field="code")
+    _require(actor, ISSUE_ROLES, "只有科技局管理员可以认定服务机构",
+             "Only a bureau administrator registers providers")
+    org_id = repo.org_id_by_code(session, kind, code)
+    if org_id is None:
+        label = "院所代码" if kind == "institute" else "统一社会信用代码"
+        raise NotFound(f"“{label}”不存在：{code}", f"no {kind} with code {code}", field="code")
+    return do_register_provider(session, actor, kind=kind, org_id=org_id, contact=contact)
+
+
+def unregistered_institutes(session: Session, actor: Actor) -> list[tuple[int, str, str]]:
+    """Institutes of the bureau's region that could still be registered (the form's list)."""
+    if not actor.is_bureau:
+        return []
+    return [(r.id, r.code, r.name) for r in repo.unregistered_institutes(session, actor)]
+
+
 def _own_provider(session: Session, actor: Actor) -> VoucherProvider | None:
     if actor.role == "institute" and actor.institute_id is not None:
         return repo.provider_of(session, institute_id=actor.institute_id)
@@ -280,17 +306,6 @@ def _redemption_out(red: VoucherRedemption, code: str, provider_name: str, *,
                          actor=red.actor, redeemed_at=red.redeemed_at, replayed=replayed)
 
 
-def _already(session: Session, red: VoucherRedemption, voucher: Voucher, provider_id: int,
-             invoice_no: str) -> RedemptionOut:
-    """A second redemption of a voucher: the same request again returns the first
-    (a retried request), anything else is refused."""
-    if red.provider_id == provider_id and red.invoice_no == invoice_no:
-        p = repo.provider(session, provider_id)
-        return _redemption_out(red, voucher.code, p.name if p else "", replayed=True)
-    raise Conflict(f"创新券 {voucher.code} 已于 {red.redeemed_at:%Y-%m-%d} 兑付，不能重复兑付",
-                   f"Voucher {voucher.code} was already redeemed", field="voucher_code")
-
-
 def do_redeem(session: Session, actor: Actor, *, voucher_code: str, uscc: str,
               provider_id: int, invoice_no: str, invoice_amount: Any,
               service_id: int | None = None, today: date | None = None) -> RedemptionOut:
@@ -311,66 +326,91 @@ def do_redeem(session: Session, actor: Actor, *, voucher_code: str, uscc: str,
         raise InvalidInput("“发票号码”不能为空，且不超过 64 字", "'invoice number' is required",
                            field="invoice_no")
     amount_in = ledger_engine.parse_amount(invoice_amount, "发票金额", ledger_rules())
-    p = _provider_for(session, actor, provider_id)
-    if not p.active:
-        raise Conflict(f"服务机构“{p.name}”已暂停，不能兑付", f"Provider '{p.name}' is suspended",
+    if not ledger_engine.may_post("voucher_settlement", actor.role, ledger_rules()):
+        raise Forbidden("您的角色不能登记“创新券兑付”付款",
+                        "Your role may not post 'voucher_settlement' payments")
+    if actor.is_bureau:  # at the service window: the provider must be in the bureau's region
+        _provider_for(session, actor, provider_id)
+        owner_kind, owner_id = None, None
+    elif actor.role == "institute" and actor.institute_id is not None:
+        owner_kind, owner_id = "institute", actor.institute_id
+    elif actor.role == "enterprise" and actor.enterprise_id is not None:
+        owner_kind, owner_id = "enterprise", actor.enterprise_id
+    else:
+        raise _not_registered()
+    holder = (uscc or "").strip().upper()
+    now = utcnow()
+    done = repo.redeem(session, code=code, uscc=holder, provider_id=provider_id,
+                       owner_kind=owner_kind, owner_id=owner_id, service_id=service_id,
+                       invoice_no=invoice_no, invoice_amount=amount_in,
+                       today=today or engine.today_local(), user_id=actor.user_id,
+                       actor=actor.username, at=now, ip=actor.ip)
+    if done.status == "ok":
+        assert done.redemption_id is not None and done.amount is not None
+        return RedemptionOut(id=done.redemption_id, voucher_id=done.voucher_id or 0,
+                             voucher_code=code, provider_id=provider_id,
+                             provider_name=done.provider_name or "", service_id=service_id,
+                             invoice_no=invoice_no, invoice_amount=amount_in,
+                             amount=done.amount, payment_key=f"voucher:{code}",
+                             ledger_entry_id=done.entry_id, settlement_id=None,
+                             actor=actor.username, redeemed_at=now, replayed=False)
+    return _refused(session, done, code=code, provider_id=provider_id, invoice_no=invoice_no)
+
+
+def _not_registered() -> InvalidInput:
+    return InvalidInput("本机构尚未登记为创新券服务机构，请先向科技局申请登记",
+                        "Your organisation is not a registered voucher provider yet; "
+                        "ask the bureau to register it", field="provider_id")
+
+
+def _refused(session: Session, done: repo.Redeemed, *, code: str, provider_id: int,
+             invoice_no: str) -> RedemptionOut:
+    """A redemption that wrote nothing: the clear error for its status (or, for the same
+    request again, the redemption it already made)."""
+    name = done.provider_name or ""
+    status = done.status
+    if status == "not_registered":
+        raise _not_registered()
+    if status == "not_own":
+        raise Forbidden("只能以本机构的名义操作", "You may act only for your own organisation",
+                        field="provider_id")
+    if status == "suspended":
+        raise Conflict(f"服务机构“{name}”已暂停，不能兑付", f"Provider '{name}' is suspended",
                        field="provider_id")
-    found = repo.voucher_for_redemption(session, code)
-    if found is None or found[1] != (uscc or "").strip().upper():
+    if status == "no_match":
         raise NotFound("“创新券编号”与“统一社会信用代码”不匹配，或创新券不存在",
                        "voucher code and credit code do not match", field="voucher_code")
-    voucher, _, redemption_id = found
-    if p.enterprise_id is not None and p.enterprise_id == voucher.enterprise_id:
+    if status == "own":
         raise Forbidden("服务机构不能兑付本企业持有的创新券",
                         "A provider may not redeem its own voucher", field="provider_id")
-    if service_id is not None:
-        svc = repo.service(session, service_id)
-        if svc is None or svc.provider_id != p.id or not svc.active:
-            raise InvalidInput(f"“服务项目”{service_id} 不属于该服务机构或已停用",
-                               "service does not belong to the provider", field="service_id")
-    day = today or engine.today_local()
-    if day > voucher.valid_until:
-        raise Conflict(f"创新券 {code} 已于 {voucher.valid_until} 过期，不能兑付",
-                       f"Voucher {code} expired on {voucher.valid_until}",
-                       field="voucher_code")
-    if redemption_id is not None:
-        done = repo.redemption_by_id(session, redemption_id)
-        assert done is not None
-        return _already(session, done, voucher, p.id, invoice_no)
-    amount = engine.redeem_amount(amount_in, voucher.cover_share, voucher.amount)
-    key = f"voucher:{voucher.code}"
-    # the redemption first (its unique voucher id and invoice make a concurrent second
-    # redemption wait and fail here), the payment last: the budget's lock is then held for
-    # the payment's one statement and the commit
-    values = {"voucher_id": voucher.id, "provider_id": p.id, "service_id": service_id,
-              "invoice_no": invoice_no, "invoice_amount": amount_in, "amount": amount,
-              "payment_key": key, "settlement_id": None, "redeemed_by": actor.user_id,
-              "actor": actor.username, "redeemed_at": utcnow()}
-    try:
-        red_id = repo.insert_redemption(session, values)
-    except IntegrityError as exc:  # the unique indexes: invoice per provider, voucher
-        if "invoice" in str(exc.orig):
-            raise Conflict(f"“发票号码”{invoice_no} 已用于本机构的另一次兑付",
-                           f"invoice {invoice_no} was already used",
-                           field="invoice_no") from None
-        raise Conflict(f"创新券 {code} 已被兑付，不能重复兑付",
-                       f"Voucher {code} was already redeemed", field="voucher_code") from None
-    audit.record(session, actor, "vouchers.redeem", "voucher", voucher.id,
-                 after={"code": code, "provider_id": p.id, "invoice_no": invoice_no,
-                        "invoice_amount": amount_in, "amount": amount, "payment_key": key},
-                 region_code=voucher.region_code)
-    entry = ledger.do_pay(
-        session, actor, budget_key=voucher.budget_key, kind="voucher_settlement",
-        payee_type="provider", payee_id=p.id, payee_name=p.name, amount=amount,
-        decision_ref=key, idempotency_key=key,
-        memo=f"发票 {invoice_no}，金额 {amount_in}，抵扣比例 {voucher.cover_share}")
-    if entry.replayed:  # the ledger already held this voucher's payment: never twice
-        raise Conflict(f"创新券 {code} 已被兑付，不能重复兑付",
+    if status == "bad_service":
+        raise InvalidInput("“服务项目”不属于该服务机构或已停用",
+                           "service does not belong to the provider", field="service_id")
+    if status == "expired":
+        raise Conflict(f"创新券 {code} 已于 {done.valid_until} 过期，不能兑付",
+                       f"Voucher {code} expired on {done.valid_until}", field="voucher_code")
+    if status == "too_small":
+        raise InvalidInput(f"发票金额按抵扣比例计算后不足 1 分（{done.amount} 元），不能兑付",
+                           "the covered share of the invoice is less than one fen",
+                           field="invoice_amount")
+    if status == "no_budget":
+        raise NotFound(f"“预算编号”不存在：{done.budget_key}",
+                       f"budget '{done.budget_key}' does not exist", field="budget_key")
+    if status == "invoice_used":
+        raise Conflict(f"“发票号码”{invoice_no} 已用于本机构的另一次兑付",
+                       f"invoice {invoice_no} was already used", field="invoice_no")
+    if status == "overspend":
+        assert done.left is not None and done.amount is not None
+        ledger_engine.post(done.left, "payment", done.amount, budget_key=done.budget_key or "")
+    if status == "redeemed" and done.redemption_id is not None:
+        red = repo.redemption_by_id(session, done.redemption_id)
+        if red is not None and red.provider_id == provider_id and red.invoice_no == invoice_no:
+            return _redemption_out(red, code, name, replayed=True)
+        when = f"已于 {red.redeemed_at:%Y-%m-%d} " if red is not None else "已"
+        raise Conflict(f"创新券 {code} {when}兑付，不能重复兑付",
                        f"Voucher {code} was already redeemed", field="voucher_code")
-    return RedemptionOut(id=red_id, voucher_code=voucher.code, provider_name=p.name,
-                         replayed=False, ledger_entry_id=entry.id,
-                         **{k: v for k, v in values.items() if k != "redeemed_by"})
-
+    raise Conflict(f"创新券 {code} 已被兑付，不能重复兑付",
+                   f"Voucher {code} was already redeemed", field="voucher_code")
 
 # --------------------------------------------------------------------------- settle
 def do_settle(session: Session, actor: Actor, *, provider_id: int, reference: str = ""
