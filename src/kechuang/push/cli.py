@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
 from kechuang.kit.errors import KechuangError
+from kechuang.policy.service import latest_run_ids
+from kechuang.push.schemas import OpenProgram
+from kechuang.push.service import do_export, do_push_after_runs, do_push_program_open
 
 push_app = typer.Typer(help="精准推送 Precise push.", no_args_is_help=True)
 
@@ -47,10 +53,6 @@ def export_cmd(
         "--since", help="Only messages created on or after this date (YYYY-MM-DD)")] = None,
 ) -> None:
     """Export the pending (never exported) messages and mark them exported."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.push.service import do_export
-
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
         raise _fail(f"{out}：只支持 .xlsx 或 .csv")
@@ -76,11 +78,6 @@ def generate_cmd(
                                                   "each policy)")] = None,
 ) -> None:
     """Write the inbox messages of policy runs (idempotent: existing messages stay)."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.policy.service import latest_run_ids
-    from kechuang.push.service import do_push_after_runs
-
     try:
         with unit_of_work() as session:
             ids = list(run or latest_run_ids(session).values())
@@ -109,13 +106,6 @@ def program_open_cmd(
 ) -> None:
     """Announce a call for applications that has opened: program_open messages to every
     enterprise the call's policy finds eligible (idempotent)."""
-    from pydantic import ValidationError
-
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.push.schemas import OpenProgram
-    from kechuang.push.service import do_push_program_open
-
     try:
         call = OpenProgram(program_id=program, title=title, policy_id=policy, period=period,
                            link=link, closes_on=closes_on or None)

@@ -7,6 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.kit.cli_output import err_console, fail
+from kechuang.kit.errors import KechuangError
+from kechuang.robustness.repository import results_page
+from kechuang.robustness.schemas import load_config
+from kechuang.robustness.service import analysis_dict, do_robustness, get_analysis
 
 robustness_app = typer.Typer(help="名次稳健性分析 Monte Carlo robustness of scoring runs.",
                              no_args_is_help=True)
@@ -32,15 +43,6 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Run the Monte Carlo uncertainty and sensitivity analysis of a scoring run and store it."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from kechuang.auth.actor import Actor
-    from kechuang.cli import err_console, fail
-    from kechuang.db import unit_of_work
-    from kechuang.kit.errors import KechuangError
-    from kechuang.robustness.schemas import load_config
-    from kechuang.robustness.service import analysis_dict, do_robustness
-
     try:
         cfg = load_config(config)
         with Progress(TextColumn("{task.description}"), BarColumn(),
@@ -67,13 +69,6 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON")] = False,
 ) -> None:
     """Show a stored analysis: sensitivity indices and the least robust enterprises."""
-    from kechuang.auth.actor import Actor
-    from kechuang.cli import fail
-    from kechuang.db import unit_of_work
-    from kechuang.kit.errors import KechuangError
-    from kechuang.robustness.repository import results_page
-    from kechuang.robustness.service import analysis_dict, get_analysis
-
     actor = Actor.command_line()
     try:
         with unit_of_work() as session:
@@ -99,9 +94,6 @@ def _fmt(v: float | None) -> str:
 
 
 def _print(info: dict[str, object]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     params = info["parameters"] if isinstance(info["parameters"], dict) else {}
     console = Console()
     console.print(f"稳健性分析 #{info['id']}（评分运行 #{info['scoring_run_id']}）："
