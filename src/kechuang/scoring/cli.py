@@ -11,9 +11,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
+from kechuang.kit import rules
 from kechuang.kit.cli_output import err_console, fail
 from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.scoring.batch import compute_files, data_columns
+from kechuang.scoring.cases import case_files, run_case_file
 from kechuang.scoring.catalogue import register_file
 from kechuang.scoring.service import do_score_run
 from kechuang.scoring.system import load
@@ -58,6 +60,32 @@ def compute(
         err_console.print(f"[yellow]注意[/]：{note}")
     period = f"，{outcome.year} 年" if outcome.year is not None else ""
     typer.echo(f"已计算 {outcome.units} 个单位{period}（{sys_.spec.name} {sys_.version}）→ {out}")
+
+
+@index_app.command("test")
+def test_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A <system>.cases.yaml file or a folder "
+                                    "(default: the shipped systems' cases)")
+    ] = None,
+) -> None:
+    """Run the YAML cases of indicator systems through the engine; exit 1 when one fails."""
+    if path is not None and not path.exists():
+        err_console.print(f"[bold red]错误[/]：找不到 {path}")
+        raise typer.Exit(code=1)
+    files = case_files(path)
+    if not files:
+        err_console.print(f"[bold red]错误[/]：{path} 下没有 *.cases.yaml 用例文件")
+        raise typer.Exit(code=1)
+    try:
+        results = [r for f in files for r in run_case_file(f)]
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    lines, failed = rules.case_report(results)
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def _system_file(path: Path | None) -> None:

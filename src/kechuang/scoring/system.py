@@ -299,7 +299,8 @@ def load(path: str | Path, known: set[str] | None = None,
 
 def shipped() -> dict[str, Path]:
     """The systems shipped with kechuang, by file stem."""
-    return {p.stem: p for p in sorted(SYSTEMS_DIR.glob("*.yaml"))}
+    return {p.stem: p for p in sorted(SYSTEMS_DIR.glob("*.yaml"))
+            if not p.name.endswith(".cases.yaml")}
 
 
 # --------------------------------------------------------------------------- list cut-off cases
