@@ -13,8 +13,10 @@ from rich.table import Table
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
+from kechuang.kit import rules
 from kechuang.kit.cli_output import err_console, fail
 from kechuang.kit.errors import KechuangError
+from kechuang.robustness.cases import CASES_FILE, run_case_file
 from kechuang.robustness.repository import results_page
 from kechuang.robustness.schemas import load_config
 from kechuang.robustness.service import analysis_dict, do_robustness, get_analysis
@@ -87,6 +89,25 @@ def show_cmd(
         for r in rows:
             typer.echo(f"  {r['uscc']} {r['name']}  名次 {r['rank']}  中位 {r['median_rank']:g}"
                        f" [{r['rank_p05']:g}, {r['rank_p95']:g}]")
+
+
+@robustness_app.command("test")
+def test_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A cases file (default: default.cases.yaml, the "
+                                    "cases of the shipped default.yaml)")
+    ] = None,
+) -> None:
+    """Run the YAML cases of the robustness defaults; exit 1 when one fails."""
+    try:
+        results = run_case_file(path or CASES_FILE)
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    lines, failed = rules.case_report(results)
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def _fmt(v: float | None) -> str:
