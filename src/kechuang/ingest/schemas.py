@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
 from kechuang.registry.catalogue import MetricDef, departments_by_code, metrics_by_code
 
@@ -216,14 +217,12 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, 
 
 
 def parse_template(text: str, source: str) -> ImportTemplate:
-    """Parse and validate one template's YAML; errors name ``source``, line and key."""
+    """Parse and validate one template's YAML through the one rule loader
+    (:mod:`kechuang.kit.rules`: duplicate keys refused); errors name ``source``, line and key."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise TemplateError(source, [(line, "", f"YAML 语法错误：{getattr(exc, 'problem', exc)}")]
+        data = rules.parse_yaml(text, source)
+    except rules.RuleFileError as exc:
+        raise TemplateError(source, [(line, key, msg) for line, key, msg in exc.errors]
                             ) from exc
     if not isinstance(data, dict):
         raise TemplateError(source, [(1, "", "模板应为一个映射（name、department、layout …）")])
@@ -232,8 +231,7 @@ def parse_template(text: str, source: str) -> ImportTemplate:
     except ValidationError as exc:
         problems: list[tuple[int | None, str, str]] = []
         for err in exc.errors():
-            loc = tuple(err.get("loc", ()))
-            line, key = _line_of(node, loc)
+            line, key = rules.locate(data, tuple(err.get("loc", ())))
             reason = _PYDANTIC_REASONS.get(err["type"])
             if err["type"] == "value_error":
                 reason = str(err.get("ctx", {}).get("error", err["msg"]))

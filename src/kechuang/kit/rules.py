@@ -18,7 +18,10 @@ picks the one in force on a date.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -254,3 +257,50 @@ def value_at(entries: Sequence[DatedValue], on: date) -> Any:
         raise InvalidInput(f"{on} 早于该参数的生效日期 {first}",
                            f"{on} is before the parameter's first date {first}")
     return max(started, key=lambda e: e.valid_from).value
+
+
+# --------------------------------------------------------------------------- YAML cases
+@dataclass
+class CaseResult:
+    """One YAML case run: its file, its name and what did not match (empty: passed)."""
+
+    file: str
+    name: str
+    problems: list[str] = dc_field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def mismatch(label: str, want: Any, got: Any, tolerance: float = 1e-6) -> str | None:
+    """``None`` when ``got`` is ``want`` (numbers within ``tolerance``, lists item by item;
+    ``None`` only equals missing), else the line a case report prints."""
+    if isinstance(want, list) and isinstance(got, list | tuple) and len(want) == len(got):
+        bad = [mismatch(label, w, g, tolerance) for w, g in zip(want, got, strict=True)]
+        return None if not any(bad) else f"{label}: 期望 expected {want!r}，实为 got {list(got)!r}"
+    missing = got is None or (isinstance(got, float) and math.isnan(got))
+    if want is None:
+        same = missing
+    elif missing:
+        same = False
+    elif isinstance(want, bool) or isinstance(got, bool):
+        same = bool(want) == bool(got)
+    elif isinstance(want, int | float) and isinstance(got, int | float):
+        same = abs(float(want) - float(got)) <= tolerance * max(1.0, abs(float(want)))
+    else:
+        same = str(want) == str(got)
+    return None if same else f"{label}: 期望 expected {want!r}，实为 got {got!r}"
+
+
+def case_report(results: Sequence[CaseResult]) -> tuple[list[str], int]:
+    """The lines a ``kechuang … test`` command prints and the number of failed cases."""
+    lines: list[str] = []
+    failed = 0
+    for r in results:
+        lines.append(f"{'通过 ok  ' if r.ok else '失败 FAIL'} {r.file} · {r.name}")
+        lines.extend(f"    {p}" for p in r.problems)
+        failed += not r.ok
+    lines.append(f"{len(results)} 个用例，{len(results) - failed} 个通过，{failed} 个失败 "
+                 f"({len(results) - failed}/{len(results)} passed)")
+    return lines, failed

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from kechuang.kit import rules
 from kechuang.kit.errors import InvalidInput
 from kechuang.matching import text as textmod
 
@@ -47,13 +46,10 @@ class Synonyms:
                 encoding="utf-8")
             where = "synonyms.yaml"
         else:
-            raw = path.read_text(encoding="utf-8")
+            raw, _ = rules.read_text(path)
             where = str(path)
-        try:
-            data = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"同义词词典 {where} 不是有效的 YAML：{exc}",
-                               f"Synonym dictionary {where} is not valid YAML: {exc}") from exc
+        # the one rule loader: syntax errors and duplicate keys name the file and the line
+        data = rules.parse_yaml(raw, where) or {}
         groups = data.get("groups") if isinstance(data, dict) else None
         if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
             raise InvalidInput(f"同义词词典 {where} 须有 groups: 列表，每组为一个词语列表。",

@@ -1,6 +1,7 @@
 """``kechuang push export`` (pending messages for SMS/WeChat), ``kechuang push generate``
-(messages for runs, e.g. runs made before push existed) and ``kechuang push program-open``
-(a call for applications has opened)."""
+(messages for runs, e.g. runs made before push existed), ``kechuang push program-open``
+(a call for applications has opened) and ``kechuang push test`` (the YAML cases of the push
+rules, ``rules.cases.yaml``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,31 @@ import os
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from types import SimpleNamespace
+from typing import Annotated, Any, cast
 
+import numpy as np
+import pandas as pd
 import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kechuang.kit.errors import KechuangError
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.kit import rules as rulefiles
+from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.policy.engine import Frame
+from kechuang.policy.loader import get_policy
+from kechuang.policy.runs import aligned, evaluate_policies, policy_hash, prepare_frame
+from kechuang.policy.service import latest_run_ids
+from kechuang.push.schemas import RULES_PATH, OpenProgram, PushRules, load_rules
+from kechuang.push.service import (
+    do_export,
+    do_push_after_runs,
+    do_push_program_open,
+    near_eligible,
+)
+
+CASES_PATH = RULES_PATH.with_name("rules.cases.yaml")
 
 push_app = typer.Typer(help="精准推送 Precise push.", no_args_is_help=True)
 
@@ -47,10 +68,6 @@ def export_cmd(
         "--since", help="Only messages created on or after this date (YYYY-MM-DD)")] = None,
 ) -> None:
     """Export the pending (never exported) messages and mark them exported."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.push.service import do_export
-
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("xlsx", "csv"):
         raise _fail(f"{out}：只支持 .xlsx 或 .csv")
@@ -76,11 +93,6 @@ def generate_cmd(
                                                   "each policy)")] = None,
 ) -> None:
     """Write the inbox messages of policy runs (idempotent: existing messages stay)."""
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.policy.service import latest_run_ids
-    from kechuang.push.service import do_push_after_runs
-
     try:
         with unit_of_work() as session:
             ids = list(run or latest_run_ids(session).values())
@@ -109,13 +121,6 @@ def program_open_cmd(
 ) -> None:
     """Announce a call for applications that has opened: program_open messages to every
     enterprise the call's policy finds eligible (idempotent)."""
-    from pydantic import ValidationError
-
-    from kechuang.auth.actor import Actor
-    from kechuang.db import unit_of_work
-    from kechuang.push.schemas import OpenProgram
-    from kechuang.push.service import do_push_program_open
-
     try:
         call = OpenProgram(program_id=program, title=title, policy_id=policy, period=period,
                            link=link, closes_on=closes_on or None)
@@ -132,3 +137,117 @@ def program_open_cmd(
     fit = s.counts["program_open"] + s.muted
     typer.echo(f"项目 {s.policy_id}（{s.period} 年）：按政策计算 #{s.run_id} 符合条件 {fit} 家，"
                f"新增消息 {s.inserted} 条，屏蔽 {s.muted} 家")
+
+
+# -- YAML cases of the push rules ------------------------------------------------------------
+
+class PushCase(BaseModel):
+    """A few enterprises' policy inputs (``enterprises``: uscc → input, the shape of a
+    policy case: attributes at top level, yearly metrics under ``years``) evaluated by a
+    built-in policy for ``period``; ``eligible`` and ``near_eligible`` list the enterprises
+    the push rules count as meeting the policy and as near to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    policy: str
+    period: int
+    enterprises: dict[str, dict[str, Any]] = Field(min_length=1)
+    eligible: list[str]
+    near_eligible: list[str]
+
+    @model_validator(mode="after")
+    def _known(self) -> PushCase:
+        unknown = sorted(set(self.eligible + self.near_eligible) - set(self.enterprises))
+        if unknown:
+            raise ValueError(f"未列出的企业：{'、'.join(unknown)}")
+        return self
+
+
+class PushCaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: str
+    cases: list[PushCase] = Field(min_length=1)
+
+
+class _CaseFrames:
+    """The case's enterprises as the one evaluation frame ``near_eligible`` reads (in place
+    of the database read of ``push.service.InputFrames``)."""
+
+    def __init__(self, frame: Frame, frame_ids: np.ndarray) -> None:
+        self.frame, self.frame_ids = frame, frame_ids
+
+    def covering(self, as_of: date, ids: np.ndarray) -> list[tuple[Frame, np.ndarray]]:
+        return [(self.frame, self.frame_ids)]
+
+
+def _case_data(case: PushCase) -> pd.DataFrame:
+    rows = []
+    for i, (uscc, given) in enumerate(case.enterprises.items(), start=1):
+        attrs = {k: v for k, v in given.items() if k != "years"}
+        years = given.get("years") or {case.period: {}}
+        rows += [{"uscc": uscc, "enterprise_id": i, "year": int(y), **attrs, **(vals or {})}
+                 for y, vals in years.items()]
+    return pd.DataFrame(rows)
+
+
+def run_push_case(rs: PushRules, case: PushCase, filename: str) -> rulefiles.CaseResult:
+    """One case through the real evaluation and ``push.service.near_eligible``."""
+    result = rulefiles.CaseResult(filename, case.name)
+    as_of = date(case.period + 1, 1, 1)
+    try:
+        lp = get_policy(case.policy)
+        data = _case_data(case)
+        outcomes, enterprise_ids, hashes = evaluate_policies(data, [lp], as_of)
+        cols = outcomes[0].result_columns(enterprise_ids, hashes)
+        results = pd.DataFrame({k: cols[k] for k in ("enterprise_id", "verdict", "n_failed",
+                                                     "score_min", "score_max")})
+        frame, ids, _ = prepare_frame(data, as_of)
+        inputs = _CaseFrames(frame, aligned(ids, frame.uscc).astype(np.int64))
+        run = SimpleNamespace(policy_id=lp.id, policy_hash=policy_hash(lp), as_of=as_of,
+                              pass_mark=outcomes[0].evaluation.pass_mark)
+        eligible = results["verdict"].isin(rs.eligible_verdicts)
+        near = near_eligible(cast(Any, None), cast(Any, None), cast(Any, run),
+                             results[~eligible], rs, cast(Any, inputs))
+    except KechuangError as exc:
+        result.problems.append(f"计算失败 failed: {exc.message_zh}")
+        return result
+    uscc_of = {i: u for i, u in enumerate(case.enterprises, start=1)}
+    got = {
+        "eligible": sorted(uscc_of[int(i)] for i in results.loc[eligible, "enterprise_id"]),
+        "near_eligible": sorted(uscc_of[int(i)] for i in near["enterprise_id"]),
+    }
+    for key in ("eligible", "near_eligible"):
+        want = sorted(getattr(case, key))
+        if want != got[key]:
+            verdicts = dict(zip((uscc_of[int(i)] for i in results["enterprise_id"]),
+                                results["verdict"], strict=True))
+            result.problems.append(f"{key}: 期望 expected {want}，实为 got {got[key]}"
+                                   f"（判定 verdicts {verdicts}）")
+    return result
+
+
+def run_push_cases(path: Path = CASES_PATH) -> list[rulefiles.CaseResult]:
+    """Every case of a push-rules cases file, against the rules file it names."""
+    text, name = rulefiles.read_text(path)
+    cf = rulefiles.loads(text, PushCaseFile, name)
+    rs = load_rules(path.parent / cf.rules)
+    return [run_push_case(rs, case, name) for case in cf.cases]
+
+
+@push_app.command("test")
+def test_cmd(
+    path: Annotated[Path | None, typer.Argument(
+        help="A cases file (default: rules.cases.yaml, the cases of the shipped rules)")] = None,
+) -> None:
+    """Run the YAML cases of the push rules; exit 1 when one fails."""
+    try:
+        results = run_push_cases(path or CASES_PATH)
+    except InvalidInput as exc:
+        raise _fail(exc.message_zh) from exc
+    lines, failed = rulefiles.case_report(results)
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)

@@ -7,6 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.kit import rules
+from kechuang.kit.cli_output import err_console, fail
+from kechuang.kit.errors import KechuangError
+from kechuang.robustness.cases import CASES_FILE, run_case_file
+from kechuang.robustness.repository import results_page
+from kechuang.robustness.schemas import load_config
+from kechuang.robustness.service import analysis_dict, do_robustness, get_analysis
 
 robustness_app = typer.Typer(help="名次稳健性分析 Monte Carlo robustness of scoring runs.",
                              no_args_is_help=True)
@@ -32,15 +45,6 @@ def run_cmd(
     ] = None,
 ) -> None:
     """Run the Monte Carlo uncertainty and sensitivity analysis of a scoring run and store it."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from kechuang.auth.actor import Actor
-    from kechuang.cli import err_console, fail
-    from kechuang.db import unit_of_work
-    from kechuang.kit.errors import KechuangError
-    from kechuang.robustness.schemas import load_config
-    from kechuang.robustness.service import analysis_dict, do_robustness
-
     try:
         cfg = load_config(config)
         with Progress(TextColumn("{task.description}"), BarColumn(),
@@ -67,13 +71,6 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON")] = False,
 ) -> None:
     """Show a stored analysis: sensitivity indices and the least robust enterprises."""
-    from kechuang.auth.actor import Actor
-    from kechuang.cli import fail
-    from kechuang.db import unit_of_work
-    from kechuang.kit.errors import KechuangError
-    from kechuang.robustness.repository import results_page
-    from kechuang.robustness.service import analysis_dict, get_analysis
-
     actor = Actor.command_line()
     try:
         with unit_of_work() as session:
@@ -94,14 +91,30 @@ def show_cmd(
                        f" [{r['rank_p05']:g}, {r['rank_p95']:g}]")
 
 
+@robustness_app.command("test")
+def test_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A cases file (default: default.cases.yaml, the "
+                                    "cases of the shipped default.yaml)")
+    ] = None,
+) -> None:
+    """Run the YAML cases of the robustness defaults; exit 1 when one fails."""
+    try:
+        results = run_case_file(path or CASES_FILE)
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    lines, failed = rules.case_report(results)
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:.3f}"
 
 
 def _print(info: dict[str, object]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     params = info["parameters"] if isinstance(info["parameters"], dict) else {}
     console = Console()
     console.print(f"稳健性分析 #{info['id']}（评分运行 #{info['scoring_run_id']}）："

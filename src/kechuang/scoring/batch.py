@@ -26,6 +26,25 @@ _TRUE = {"true", "yes", "是", "y", "t"}
 _FALSE = {"false", "no", "否", "n", "f"}
 
 
+def data_columns(path: str | Path) -> list[str]:
+    """The column names of a batch data file (its header row only), so a formula in file
+    mode may name the file's own columns without declaring them."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise InvalidInput(f"数据文件 {p.name} 应为 .csv 或 .xlsx", "data must be csv/xlsx")
+    try:
+        if suffix == ".csv":
+            head = pd.read_csv(p, nrows=0, encoding="utf-8-sig")
+        else:
+            head = pd.read_excel(p, nrows=0, engine="openpyxl")
+    except FileNotFoundError:
+        raise InvalidInput(f"找不到数据文件 {p}", f"data file {p} not found") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise InvalidInput(f"无法读取数据文件 {p.name}：{exc}", str(exc)) from None
+    return [str(c).strip() for c in head.columns]
+
+
 def read_data(path: str | Path, system: System) -> pd.DataFrame:
     """Read the batch data file; numbers are checked, errors name row and column."""
     p = Path(path)

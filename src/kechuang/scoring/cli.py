@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kechuang.auth.actor import Actor
+from kechuang.db import unit_of_work
+from kechuang.kit import rules
+from kechuang.kit.cli_output import err_console, fail
+from kechuang.kit.errors import InvalidInput, KechuangError
+from kechuang.scoring.batch import compute_files, data_columns
+from kechuang.scoring.cases import case_files, run_case_file
+from kechuang.scoring.catalogue import register_file
+from kechuang.scoring.service import do_score_run
+from kechuang.scoring.system import load
 
 index_app = typer.Typer(help="综合指数计算 Composite indices (file in, file out).",
                         no_args_is_help=True)
@@ -26,12 +39,8 @@ def compute(
         int | None, typer.Option("--year", help="Year to score (panel data; default latest)")
     ] = None,
 ) -> None:
-    """Compute an index from a system file and a data file, without the database."""
-    from kechuang.cli import err_console, fail
-    from kechuang.kit.errors import KechuangError
-    from kechuang.scoring.batch import compute_files
-    from kechuang.scoring.system import load
-
+    """Compute an index from a system file and a data file, without the database. A formula
+    may name the data file's own columns without declaring them under ``columns``."""
     chosen: Literal["duckdb", "spark"] | None = (
         "duckdb" if engine == "duckdb" else "spark" if engine == "spark" else None
     )
@@ -39,7 +48,7 @@ def compute(
         err_console.print(f"[bold red]错误[/]：未知的引擎 “{engine}”（可选：duckdb、spark）")
         raise typer.Exit(code=2)
     try:
-        sys_ = load(system)
+        sys_ = load(system, data_columns=data_columns(data))
         outcome = compute_files(sys_, data, out, trace, year, engine_name=chosen)
     except KechuangError as exc:
         raise fail(exc) from exc
@@ -53,10 +62,34 @@ def compute(
     typer.echo(f"已计算 {outcome.units} 个单位{period}（{sys_.spec.name} {sys_.version}）→ {out}")
 
 
+@index_app.command("test")
+def test_cmd(
+    path: Annotated[
+        Path | None, typer.Argument(help="A <system>.cases.yaml file or a folder "
+                                    "(default: the shipped systems' cases)")
+    ] = None,
+) -> None:
+    """Run the YAML cases of indicator systems through the engine; exit 1 when one fails."""
+    if path is not None and not path.exists():
+        err_console.print(f"[bold red]错误[/]：找不到 {path}")
+        raise typer.Exit(code=1)
+    files = case_files(path)
+    if not files:
+        err_console.print(f"[bold red]错误[/]：{path} 下没有 *.cases.yaml 用例文件")
+        raise typer.Exit(code=1)
+    try:
+        results = [r for f in files for r in run_case_file(f)]
+    except KechuangError as exc:
+        raise fail(exc) from exc
+    lines, failed = rules.case_report(results)
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def _system_file(path: Path | None) -> None:
     if path is not None:
-        from kechuang.scoring.catalogue import register_file
-
         register_file(path)
 
 
@@ -79,16 +112,6 @@ def score(
     ] = None,
 ) -> None:
     """Score every enterprise in the database with a system version and store the run."""
-    import json
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from kechuang.auth.actor import Actor
-    from kechuang.cli import err_console, fail
-    from kechuang.db import unit_of_work
-    from kechuang.kit.errors import InvalidInput, KechuangError
-    from kechuang.scoring.service import do_score_run
-
     try:
         _system_file(system_file)
         params = None

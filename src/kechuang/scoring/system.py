@@ -7,7 +7,7 @@ dotted key, in Chinese, e.g. ``zjg-2.0.yaml 第23行，键“tree.0.children.1.n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -165,8 +165,9 @@ def _known_names() -> set[str]:
 
 
 def build(spec: SystemSpec, raw: Any, filename: str, sha256: str,
-          known: set[str] | None = None) -> System:
-    """Cross-check a validated spec and resolve defaults and formulas."""
+          known: set[str] | None = None, data_columns: Iterable[str] = ()) -> System:
+    """Cross-check a validated spec and resolve defaults and formulas. ``data_columns``
+    (file mode: the data file's own columns) may be named by formulas undeclared."""
     errors: list[tuple[int, str, str]] = []
 
     def err(loc: tuple[Any, ...], msg: str) -> None:
@@ -174,7 +175,7 @@ def build(spec: SystemSpec, raw: Any, filename: str, sha256: str,
         errors.append((line, key, msg))
 
     known = _known_names() if known is None else known
-    known = known | set(spec.columns)
+    known = known | set(spec.columns) | set(data_columns)
     system = System(spec=spec, filename=filename, sha256=sha256)
     nodes = list(_walk(spec.tree, ("tree",), None))
     seen: dict[str, tuple[Any, ...]] = {}
@@ -207,8 +208,10 @@ def build(spec: SystemSpec, raw: Any, filename: str, sha256: str,
             if name in group_codes:
                 err((*path, key), f"公式不能引用分组节点 “{name}”")
             elif name not in known and (name not in indicator_codes or name == node.code):
+                shown = node.formula if node.formula is not None else node.code
                 err((*path, key),
-                    f"未知的指标或数据列 “{name}”（不在指标目录、columns 或本体系指标中）")
+                    f"指标 “{node.code}” 的公式 “{shown}” 引用了未知的指标或数据列 “{name}”"
+                    "（不在指标目录、columns、数据文件的列或本体系指标中）")
         refs: list[tuple[str, str | None]] = [
             ("impute", (node.impute or spec.defaults.impute).group),
             ("normalise", (node.normalise or spec.defaults.normalise).within),
@@ -220,7 +223,8 @@ def build(spec: SystemSpec, raw: Any, filename: str, sha256: str,
         if veto.code in seen:
             err(("veto", i, "code"), f"否决项代码 “{veto.code}” 与节点代码重复")
         for name in sorted(ex.names(ex.parse(veto.condition)) - known):
-            err(("veto", i, "condition"), f"未知的指标或数据列 “{name}”")
+            err(("veto", i, "condition"), f"否决项 “{veto.code}” 的条件 “{veto.condition}” "
+                                          f"引用了未知的指标或数据列 “{name}”")
     for node, path, _ in nodes:
         if isinstance(node.weight, CohortWeight) and node.weight.by not in cohorts:
             err((*path, "weight", "by"), f"分组列 “{node.weight.by}” 未在 groups 中声明")
@@ -275,24 +279,28 @@ class _Cycle(Exception):
         self.code, self.cycle = code, cycle
 
 
-def loads(text: str, filename: str = "<system>", known: set[str] | None = None) -> System:
-    """Parse and validate system-file text (``known`` = metric codes; default: catalogue)."""
+def loads(text: str, filename: str = "<system>", known: set[str] | None = None,
+          data_columns: Iterable[str] = ()) -> System:
+    """Parse and validate system-file text (``known`` = metric codes; default: catalogue;
+    ``data_columns``: in file mode, the data file's columns, usable without declaring)."""
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     raw = rules.parse_yaml(text, filename)
     if not isinstance(raw, dict):
         raise SystemFileError(filename, [(1, "", "文件应为一个映射（id、name、tree 等键）")])
     spec = rules.validate(raw, SystemSpec, filename)
-    return build(spec, raw, filename, sha, known)
+    return build(spec, raw, filename, sha, known, data_columns)
 
 
-def load(path: str | Path, known: set[str] | None = None) -> System:
+def load(path: str | Path, known: set[str] | None = None,
+         data_columns: Iterable[str] = ()) -> System:
     text, name = rules.read_text(path)
-    return loads(text, name, known)
+    return loads(text, name, known, data_columns)
 
 
 def shipped() -> dict[str, Path]:
     """The systems shipped with kechuang, by file stem."""
-    return {p.stem: p for p in sorted(SYSTEMS_DIR.glob("*.yaml"))}
+    return {p.stem: p for p in sorted(SYSTEMS_DIR.glob("*.yaml"))
+            if not p.name.endswith(".cases.yaml")}
 
 
 # --------------------------------------------------------------------------- list cut-off cases
