@@ -81,7 +81,8 @@ def test_the_api_queues_an_import_and_answers_where_to_follow_it(client, login_a
     jobs.run_pending(engine)
     done = client.get(body["status_url"]).json()
     assert done["status"] == "done" and done["result"]["ok"] is True
-    assert done["result"]["batch_id"] and done["result"]["url"] == f"/imports/{done['result']['batch_id']}"
+    batch_id = done["result"]["batch_id"]
+    assert batch_id and done["result"]["url"] == f"/imports/{batch_id}"
     assert done["result"]["rows_imported"] == 2
 
 

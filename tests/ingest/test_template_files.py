@@ -107,6 +107,21 @@ def test_a_downloaded_template_filled_in_imports(client, login_as):
 def test_the_template_pages_link_the_downloads(client, login_as):
     login_as("staff")
     page = client.get("/import-templates").text
-    assert 'href="/import-templates/tax.xlsx"' in page and 'href="/import-templates/tax.csv"' in page
+    assert 'href="/import-templates/tax.xlsx"' in page
+    assert 'href="/import-templates/tax.csv"' in page
     one = client.get("/import-templates/tax").text
     assert 'data-testid="download-xlsx"' in one
+
+
+def test_a_downloaded_xlsx_filled_in_imports(client, login_as):
+    """The codes and notes sheets of the blank workbook are not read as data."""
+    csrf = login_as("admin")
+    wb = _xlsx(client, "kjj-qual")
+    ws = wb[DATA_SHEET]
+    ws["A2"] = U1
+    buf = io.BytesIO()
+    wb.save(buf)
+    up = client.post("/imports", data={"template": "kjj-qual", "csrf_token": csrf},
+                     files={"file": ("filled.xlsx", buf.getvalue(), "application/octet-stream")})
+    assert up.status_code == 200, up.text[up.text.find("problems"):][:3000]
+    assert 'data-testid="import-summary"' in up.text

@@ -18,14 +18,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from kechuang.ingest.readers import CODES_SHEET, NOTES_SHEET
 from kechuang.ingest.schemas import ImportTemplate
 from kechuang.kit.safe_export import neutralise_row
 from kechuang.kit.uscc import make_uscc
 from kechuang.registry.catalogue import MetricDef
 
 DATA_SHEET = "数据 Data"
-NOTES_SHEET = "说明 Notes"
-CODES_SHEET = "代码 Codes"
 EXAMPLE_USCC = make_uscc("91330000MA2ABCDE1")
 EXAMPLE_YEAR = 2024
 BOOL_LABELS = ("是", "否")
@@ -45,8 +44,16 @@ class TemplateColumn:
 def _example(metric: MetricDef, choices: tuple[str, ...]) -> Any:
     if choices:
         return choices[-1] if metric.value_type == "enum" else choices[0]
-    return {"integer": 3, "date": "2025-12-31", "text": "GR202433000001",
-            "number": 120.5}.get(metric.value_type, 120.5)
+    value = {"integer": 3, "date": "2025-12-31", "text": "GR202433000001",
+             "number": 120.5}.get(metric.value_type, 120.5)
+    if isinstance(value, int | float) and metric.min_value is not None:
+        low = metric.min_value
+        if value < low:  # a year such as 入库年度 (min 2017)
+            value = int(low) if metric.value_type == "integer" else float(low)
+    high = metric.max_value
+    if isinstance(value, int | float) and high is not None and value > high:
+        value = int(high) if metric.value_type == "integer" else float(high)
+    return value
 
 
 def _choices(metric: MetricDef, labels: dict[str, str] | None) -> tuple[str, ...]:
