@@ -12,8 +12,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from kechuang.config import get_settings
-from kechuang.ingest.schemas import BatchOut, ImportResultOut
-from kechuang.ingest.service import do_import, list_batches, visible_batch
+from kechuang.ingest.schemas import BatchOut, ImportJobOut, ImportResultOut
+from kechuang.ingest.service import do_import, do_submit_upload, list_batches, visible_batch
 from kechuang.ingest.views import IMPORTERS, _template_entry, read_upload
 from kechuang.web.deps import DB, CurrentActor, RowId, allow
 
@@ -36,7 +36,9 @@ def api_batch(db: DB, actor: CurrentActor, batch_id: RowId
 
 @router.post("/imports", dependencies=[allow(IMPORTERS)], response_model=ImportResultOut,
              responses={422: {"model": ImportResultOut,
-                              "description": "The file has problems; nothing was imported"}})
+                              "description": "The file has problems; nothing was imported"},
+                        202: {"model": ImportJobOut,
+                              "description": "With as_job: queued; follow status_url"}})
 def api_import(
     db: DB,
     actor: CurrentActor,
@@ -44,10 +46,20 @@ def api_import(
     template: Annotated[str, Form(max_length=64)],
     dry_run: Annotated[bool, Form()] = False,
     valid_rows_only: Annotated[bool, Form()] = False,
+    as_job: Annotated[bool, Form()] = False,
 ) -> Any:
     """Import (or dry-run) one file; the body is the result with at most
-    ``problem_report_cap`` problems — the full report is downloadable at ``report_url``."""
+    ``problem_report_cap`` problems — the full report is downloadable at ``report_url``.
+    With ``as_job`` the import runs as a job: 202 with the job id, and ``Location`` /
+    ``status_url`` (``GET /api/v1/jobs/{id}``) to follow until it is done."""
     entry = _template_entry(db, actor, template)
+    if as_job:
+        job_id = do_submit_upload(db, actor, read_upload(file), file.filename or "upload",
+                                  entry, dry_run=dry_run, valid_rows_only=valid_rows_only)
+        out = ImportJobOut(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}",
+                           page_url=f"/imports/jobs/{job_id}")
+        return JSONResponse(out.model_dump(), status_code=202,
+                            headers={"Location": out.status_url})
     result = do_import(db, actor, read_upload(file), file.filename or "upload", entry,
                        dry_run=dry_run, valid_rows_only=valid_rows_only)
     body = result.as_dict()

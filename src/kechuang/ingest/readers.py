@@ -60,6 +60,10 @@ class Workbook:
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls and other OLE files
 HEADER_SCAN_ROWS = 30
+#: sheets of a downloaded blank template (``template_files``) that hold notes, not data
+NOTES_SHEET = "说明 Notes"
+CODES_SHEET = "代码 Codes"
+TEMPLATE_AID_SHEETS = frozenset({NOTES_SHEET, CODES_SHEET})
 
 
 def letter(index: int) -> str:
@@ -257,6 +261,8 @@ def read_xlsx(data: bytes, filename: str, is_header: Callable[[list[str]], bool]
     started = thread_time()  # CPU time of this thread: a budget, not a wall-clock race
     try:
         for ws in wb.worksheets:
+            if ws.title in TEMPLATE_AID_SHEETS:
+                continue  # the notes and codes of a downloaded blank template are no data
             sheet = None
             scanned = 0
             declared = ws.max_column or 0  # the sheet's dimension, before any row is built

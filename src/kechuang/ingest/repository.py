@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, insert, select, text, true
+from sqlalchemy import ColumnElement, delete, false, func, insert, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,8 @@ from kechuang.models import (
     ImportBatch,
     ImportReport,
     ImportTemplateVersion,
+    ImportUpload,
+    Job,
     Metric,
     Region,
 )
@@ -420,3 +422,34 @@ def newest_templates(session: Session) -> list[ImportTemplateVersion]:
 def next_template_version(session: Session, name: str) -> int:
     return (session.scalar(select(func.max(ImportTemplateVersion.version))
                            .where(ImportTemplateVersion.name == name)) or 0) + 1
+
+
+# --- uploads waiting for their job -----------------------------------------------------------
+
+
+def add_upload(session: Session, upload: ImportUpload) -> ImportUpload:
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def get_upload(session: Session, upload_id: int) -> ImportUpload | None:
+    return session.get(ImportUpload, upload_id)
+
+
+def delete_upload(session: Session, upload_id: int) -> None:
+    session.execute(delete(ImportUpload).where(ImportUpload.id == upload_id))
+
+
+def visible_job(session: Session, actor: Actor, job_id: int, kind: str) -> Job | None:
+    """A job of ``kind``, if the actor may see it: submitted within its region scope
+    (bureau roles) or its own (the rule of the job pages)."""
+    own: ColumnElement[bool] = (Job.created_by == actor.user_id if actor.user_id is not None
+                                else Job.id < 0)
+    seen: ColumnElement[bool]
+    if actor.is_bureau:
+        seen = (Job.id.is_not(None) if actor.region_path == "/"
+                else region_code_in_scope(actor, Job.region_code) | own)
+    else:
+        seen = own
+    return session.scalars(select(Job).where(Job.id == job_id, Job.kind == kind, seen)).first()

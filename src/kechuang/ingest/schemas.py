@@ -324,6 +324,15 @@ class ImportResult:
         }
 
 
+class ImportJobOut(BaseModel):
+    """An upload queued as a job (``as_job``): follow ``status_url`` until it is done."""
+
+    job_id: int
+    status: str = "queued"
+    status_url: str
+    page_url: str
+
+
 class BatchOut(BaseModel):
     """A batch as the JSON API shows it."""
 

@@ -24,10 +24,10 @@ from kechuang.ingest.readers import FileRefused, header_only, read_file
 from kechuang.ingest.schemas import ChangedValue, ImportResult, ImportTemplate, Problem
 from kechuang.ingest.template_store import TemplateEntry, get_template
 from kechuang.ingest.validation import Context, Validator
-from kechuang.kit import audit
-from kechuang.kit.errors import Conflict, Forbidden, NotFound
+from kechuang.kit import audit, events
+from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kechuang.kit.xlsx import write_xlsx
-from kechuang.models import ImportBatch, ImportReport, utcnow
+from kechuang.models import ImportBatch, ImportReport, ImportUpload, Job, utcnow
 
 Progress = Callable[[str, int, int], None]
 #: rows kept in a stored problem report (the count is always complete)
@@ -244,6 +244,98 @@ def _fail(session: Session, actor: Actor, result: ImportResult, tpl: ImportTempl
             "template": tpl.name, "filename": result.filename, "hash": result.content_hash,
             "problems": len(result.problems)}, region_code=actor.region_code)
     return result
+
+
+# --- imports as jobs (issue 11, item 6) ---------------------------------------------------
+
+#: the job kind of an uploaded file (registered by ``kechuang.jobs.subscribers``)
+JOB_KIND = "ingest.import"
+#: problems (and changes, new enterprises) a job's result keeps for its page
+JOB_SHOWN = 500
+
+
+def do_submit_upload(session: Session, actor: Actor, data: bytes, filename: str,
+                     template: TemplateEntry, dry_run: bool = False,
+                     valid_rows_only: bool = False) -> int:
+    """Keep an uploaded file and queue the job that imports it; returns the job's id.
+
+    The job queue sits above the intake, so the intake announces the stored upload
+    (``ingest.upload_stored``) and the jobs package queues the job and answers its id."""
+    check_may_import(actor, template.template)
+    upload = repo.add_upload(session, ImportUpload(
+        filename=filename[:255], template=template.name, dry_run=dry_run,
+        valid_rows_only=valid_rows_only, size=len(data), data=data,
+        created_by=actor.user_id))
+    audit.record(session, actor, "import.upload", "import_upload", upload.id, after={
+        "template": template.name, "filename": filename[:255], "bytes": len(data),
+        "dry_run": dry_run, "valid_rows_only": valid_rows_only},
+        region_code=actor.region_code)
+    out: dict[str, Any] = {}
+    events.emit("ingest.upload_stored", session=session, actor=actor, upload_id=upload.id,
+                out=out)
+    if "job_id" not in out:
+        raise InvalidInput("导入任务无法排队：任务队列未启用", "The job queue is not available")
+    return int(out["job_id"])
+
+
+def run_upload_job(session: Session, actor: Actor, params: dict[str, Any],
+                   progress: Progress) -> dict[str, Any]:
+    """The ``ingest.import`` job: import the stored upload ``params["upload_id"]`` as its
+    submitter, then drop the stored bytes. The result is sentences for the job page."""
+    upload = repo.get_upload(session, int(params["upload_id"]))
+    if upload is None:
+        raise NotFound("待导入的文件已不存在（任务已运行过？）",
+                       "The uploaded file is gone (did the job run already?)")
+    result = do_import(session, actor, upload.data, upload.filename, upload.template,
+                       dry_run=upload.dry_run, valid_rows_only=upload.valid_rows_only,
+                       progress=progress)
+    repo.delete_upload(session, upload.id)
+    url = (f"/imports/{result.batch_id}" if result.batch_id is not None else
+           f"/import-reports/{result.report_id}.xlsx" if result.report_id is not None
+           else "/imports")
+    body = result.as_dict()
+    body["problems"] = body["problems"][:JOB_SHOWN]
+    body["changes"] = body["changes"][:JOB_SHOWN]
+    body["new_enterprises"] = body["new_enterprises"][:JOB_SHOWN]
+    return {**body, "url": url, "summary": _job_sentences(result)}
+
+
+def result_of_job(job: Job) -> ImportResult | None:
+    """The import result a finished ``ingest.import`` job stored (problems, changes and new
+    enterprises capped at ``JOB_SHOWN``; the full problem report is downloadable)."""
+    data = dict(job.result or {})
+    if job.status != "done" or "ok" not in data:
+        return None
+    fields = {k: data[k] for k in ImportResult.__dataclass_fields__ if k in data}
+    fields["problems"] = [Problem(**p) for p in data.get("problems", [])]
+    fields["changes"] = [ChangedValue(**c) for c in data.get("changes", [])]
+    return ImportResult(**fields)
+
+
+def visible_import_job(session: Session, actor: Actor, job_id: int) -> Job:
+    job = repo.visible_job(session, actor, job_id, JOB_KIND)
+    if job is None:
+        raise NotFound(f"导入任务 {job_id} 不存在或不在您的权限范围内",
+                       f"Import job {job_id} not found")
+    return job
+
+
+def _job_sentences(result: ImportResult) -> list[str]:
+    """The result as sentences a clerk reads (Chinese, then English)."""
+    if result.ok:
+        lines = [result.message,
+                 f"Imported {result.rows_imported:,} of {result.rows_total:,} rows from "
+                 f"{result.filename}: {result.facts_new:,} new values, {result.facts_changed:,}"
+                 f" changed, {result.facts_unchanged:,} unchanged, "
+                 f"{result.enterprises_created:,} enterprises created."
+                 if not result.dry_run else
+                 f"Dry run of {result.filename}: {result.facts_new:,} new values, "
+                 f"{result.facts_changed:,} changed; nothing was written."]
+    else:
+        lines = [result.message,
+                 f"{result.filename} was not imported: {result.problem_count:,} problems; "
+                 "download the problem report."]
+    return lines
 
 
 # --- batches ---------------------------------------------------------------------------

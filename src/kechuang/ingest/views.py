@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 import kechuang.ingest.i18n  # noqa: F401  (registers the UI strings)
 from kechuang.auth.actor import Actor
@@ -19,15 +19,19 @@ from kechuang.ingest.schemas import TemplateError
 from kechuang.ingest.service import (
     do_import,
     do_rollback_batch,
+    do_submit_upload,
     list_batches,
     report_xlsx,
     visible_batch,
+    visible_import_job,
     visible_report,
 )
+from kechuang.ingest.template_files import template_csv, template_xlsx
 from kechuang.ingest.template_store import TemplateEntry, do_save_template, templates_for
 from kechuang.kit.errors import InvalidInput, NotFound
+from kechuang.registry.catalogue import metrics_by_code
 from kechuang.web.deps import DB, CurrentActor, RowId, allow
-from kechuang.web.render import render
+from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,14 +78,37 @@ def upload(
     template: Annotated[str, Form(max_length=64)],
     dry_run: Annotated[bool, Form()] = False,
     valid_rows_only: Annotated[bool, Form()] = False,
+    as_job: Annotated[bool, Form()] = False,
 ) -> Response:
     entry = _template_entry(db, actor, template)
     data = read_upload(file)
+    if as_job and not dry_run:  # the upload form: a job the page follows (issue 11, item 6)
+        job_id = do_submit_upload(db, actor, data, file.filename or "upload", entry,
+                                  valid_rows_only=valid_rows_only)
+        return RedirectResponse(f"/imports/jobs/{job_id}", status_code=303)
     result = do_import(db, actor, data, file.filename or "upload", entry, dry_run=dry_run,
                        valid_rows_only=valid_rows_only)
     return render(request, "ingest/result.html",
                   {"result": result, "template": entry.template, "shown": SHOWN_PROBLEMS},
                   status_code=200 if result.ok else 422)
+
+
+def _job_context(db: DB, actor: Actor, job_id: int) -> dict[str, Any]:
+    job = visible_import_job(db, actor, job_id)
+    return {"job": job, "finished": job.status in ("done", "failed"),
+            "result": ingest_service.result_of_job(job),
+            "summary": (job.result or {}).get("summary", []), "shown": SHOWN_PROBLEMS}
+
+
+@router.get("/imports/jobs/{job_id}", dependencies=[allow(IMPORTERS)])
+def import_job_page(request: Request, db: DB, job_id: RowId, actor: CurrentActor) -> Response:
+    return render(request, "ingest/job.html", _job_context(db, actor, job_id))
+
+
+@router.get("/imports/jobs/{job_id}/progress", dependencies=[allow(IMPORTERS)])
+def import_job_progress(request: Request, db: DB, job_id: RowId, actor: CurrentActor
+                        ) -> Response:
+    return render(request, "ingest/_job.html", _job_context(db, actor, job_id))
 
 
 @router.get("/imports/{batch_id}", dependencies=[allow(IMPORTERS)])
@@ -117,6 +144,24 @@ def report_download(db: DB, report_id: RowId, actor: CurrentActor) -> Response:
 @router.get("/import-templates", dependencies=[allow(IMPORTERS)])
 def templates_page(request: Request, db: DB, actor: CurrentActor) -> Response:
     return render(request, "ingest/templates.html", {"templates": templates_for(db, actor)})
+
+
+@router.get("/import-templates/{name}.xlsx", dependencies=[allow(IMPORTERS)])
+def template_xlsx_download(request: Request, db: DB, name: str, actor: CurrentActor
+                           ) -> Response:
+    """The blank template: header, one example row, dropdowns for codes, a notes sheet."""
+    entry = _template_entry(db, actor, name)
+    body = template_xlsx(entry.template, metrics_by_code(), locale_of(request))
+    return Response(body, media_type=XLSX_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="template-{entry.name}.xlsx"'})
+
+
+@router.get("/import-templates/{name}.csv", dependencies=[allow(IMPORTERS)])
+def template_csv_download(db: DB, name: str, actor: CurrentActor) -> Response:
+    entry = _template_entry(db, actor, name)
+    body = template_csv(entry.template, metrics_by_code())
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="template-{entry.name}.csv"'})
 
 
 @router.get("/import-templates/{name}", dependencies=[allow(IMPORTERS)])

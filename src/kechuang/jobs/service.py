@@ -53,7 +53,7 @@ _KINDS: dict[str, JobFn] = {}
 #: imported them)
 KIND_MODULES = ("kechuang.scoring.jobs", "kechuang.robustness.jobs", "kechuang.policy.jobs",
                 "kechuang.dispatch.jobs", "kechuang.matching.jobs",
-                "kechuang.finance.jobs")
+                "kechuang.finance.jobs", "kechuang.jobs.subscribers")
 _kinds_loaded = False
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"

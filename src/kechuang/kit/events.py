@@ -19,6 +19,8 @@ keyword arguments:
   ``years`` (the demo's years), ``summary`` (a dict each subscriber adds its counts to)
 - ``programs.review_requested``: ``session``, ``actor``, ``request``
   (:class:`kechuang.kit.seams.ReviewRequest`)
+- ``ingest.upload_stored``: ``session``, ``actor``, ``upload_id`` (an ``ImportUpload``),
+  ``out`` (a dict the jobs package puts the queued ``job_id`` in)
 - ``review.decision_recorded``: ``session``, ``actor``, ``decision``
   (:class:`kechuang.kit.seams.ReviewDecision`)
 """
@@ -36,7 +38,7 @@ SUBSCRIBER_MODULES = ("kechuang.lists.subscribers", "kechuang.push.subscribers",
                       "kechuang.carbon.subscribers", "kechuang.monitoring.subscribers",
                       "kechuang.programs.subscribers", "kechuang.finance.subscribers",
                       "kechuang.vouchers.subscribers",
-                      "kechuang.review.subscribers")
+                      "kechuang.review.subscribers", "kechuang.jobs.subscribers")
 
 _handlers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 _loaded = False

@@ -12,7 +12,7 @@ from kechuang.models import review as _review  # noqa: E402,F401
 from kechuang.models import security as _security  # noqa: E402,F401
 from kechuang.models.accounts import ROLES, AuditEvent, LoginAttempt, LoginSession, User
 from kechuang.models.base import Base, utcnow
-from kechuang.models.enterprise import ATTR_PERIOD, Enterprise, Fact, ImportBatch
+from kechuang.models.enterprise import ATTR_PERIOD, Enterprise, Fact, ImportBatch, ImportUpload
 from kechuang.models.ingest import ImportReport, ImportTemplateVersion
 from kechuang.models.jobs import Job
 from kechuang.models.orgs import Bank, Expert, Institute
@@ -37,6 +37,7 @@ __all__ = [
     "Expert",
     "Fact",
     "ImportBatch",
+    "ImportUpload",
     "ImportReport",
     "ImportTemplateVersion",
     "Industry",

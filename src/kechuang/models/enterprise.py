@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kechuang.db import ExactDecimal
@@ -132,3 +142,20 @@ class Fact(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
     is_current: Mapped[bool] = mapped_column(default=True)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class ImportUpload(Base):
+    """A file uploaded through a page or the API, held until its import job has run
+    (issue 11, item 6): the job worker may be another process, so the bytes wait here."""
+
+    __tablename__ = "import_upload"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    template: Mapped[str] = mapped_column(String(64))
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    valid_rows_only: Mapped[bool] = mapped_column(default=False)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
