@@ -5,7 +5,7 @@ process, so the uploaded bytes wait in ``import_upload`` until the job has run (
 deletes the row).
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-04 04:45:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0024'
-down_revision = '0021'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

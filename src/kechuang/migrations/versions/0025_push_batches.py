@@ -6,7 +6,7 @@ this revision were already in inboxes: they become ``sent`` (the column's server
 with ``sent_at`` = ``created_at``.
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-04 04:10:00
 """
 
@@ -18,7 +18,7 @@ import kechuang.models.base
 from alembic import op
 
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
