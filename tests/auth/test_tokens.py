@@ -49,9 +49,13 @@ def _events(engine, kind: str) -> list[SecurityEvent]:  # type: ignore[no-untype
         return rows
 
 
-def _follow_job(system: TestClient, secret: str, body: dict[str, Any]) -> dict[str, Any]:
-    """If the import answered with a job, poll the job's JSON until it ends."""
+def _follow_job(system: TestClient, secret: str, body: dict[str, Any],
+                location: str | None) -> dict[str, Any]:
+    """If the import answered with a job (its id, or a ``Location`` naming it), poll the
+    job's JSON with the token until it ends, and return the job's result."""
     job_id = body.get("job_id") or (body.get("job") or {}).get("id")
+    if job_id is None and location and "/jobs/" in location:
+        job_id = location.rstrip("/").rsplit("/", 1)[-1]
     if job_id is None:
         return body
     deadline = time.monotonic() + 120
@@ -88,7 +92,7 @@ def test_admin_makes_a_token_and_a_department_system_imports_with_it(app, engine
     r = system.post("/api/v1/imports", data={"template": "tax"}, headers=_bearer(secret),
                     files={"file": ("tax-2023.csv", csv_bytes(GOOD_ROWS), "text/csv")})
     assert r.status_code in (200, 201, 202), r.text
-    result = _follow_job(system, secret, r.json())
+    result = _follow_job(system, secret, r.json(), r.headers.get("location"))
     batch_id = result["batch_id"]
     assert batch_id is not None
     detail = system.get(f"/api/v1/imports/{batch_id}", headers=_bearer(secret)).json()
@@ -118,6 +122,7 @@ def test_a_revoked_token_is_refused_at_once(app, engine) -> None:
     r = system.get("/api/v1/imports", headers=_bearer(created["secret"]))
     assert r.status_code == 401
     assert r.json()["error"] == "token_refused" and "撤销" in r.json()["message"]
+    assert r.json()["details"] == {"why": "revoked"}
     refused = _events(engine, "token.refused")
     assert refused[-1].detail == {"token": created["prefix"], "why": "revoked"}
     assert refused[-1].username == "tax" and refused[-1].path == "/api/v1/imports"

@@ -72,10 +72,13 @@ def users_in_scope(session: Session, actor: Actor, roles: frozenset[str]) -> lis
         .order_by(User.username)))
 
 
-def revoke(session: Session, token_id: int, by: int | None) -> int:
+def revoke(session: Session, row: ApiToken, by: int | None) -> int:
+    """Revoke ``row`` unless already revoked (a conditional update, so two revocations at
+    once record one); ``row`` is refreshed. Returns the rows changed."""
     result = session.execute(
-        update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        update(ApiToken).where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_by=by))
+    session.refresh(row)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

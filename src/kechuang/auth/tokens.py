@@ -146,8 +146,8 @@ def do_revoke_token(session: Session, actor: Actor, token_id: int) -> TokenOut:
     row, user = found
     if row.revoked_at is not None:
         raise Conflict(f"令牌 {row.prefix}… 已撤销", f"Token {row.prefix}… is already revoked")
-    repo.revoke(session, row.id, actor.user_id)
-    session.refresh(row)
+    if repo.revoke(session, row, actor.user_id) == 0:  # revoked meanwhile
+        raise Conflict(f"令牌 {row.prefix}… 已撤销", f"Token {row.prefix}… is already revoked")
     audit.record(session, actor, "api_token.revoke", "api_token", row.id,
                  region_code=user.region_code,
                  before={"revoked_at": None},
@@ -194,7 +194,7 @@ def use_token(session: Session, secret: str, *, ip: str | None, method: str,
         record_event(session, "token.refused", ip=ip, method=method, path=path,
                      username=None if found is None else found[1].username, status=401,
                      detail={"token": prefix, "why": why})
-        return None, TokenRefused(*_REFUSAL[why])
+        return None, TokenRefused(*_REFUSAL[why], why=why)
     actor = replace(actor_for_user(user, region_path, ip), token_id=row.id)
     repo.note_use(session, row.id)
     audit.record(session, actor, "api_token.use", "api_token", row.id,

@@ -249,9 +249,11 @@ nav.register("/api-tokens", "auth.tokens.nav", {TOKEN_ADMIN}, 93)
 
 def _tokens_page(request: Request, db: DB, actor: CurrentActor, *, status_code: int = 200,
                  **context: object):
+    accounts = api_tokens.token_accounts(db, actor)
+    # department systems are what tokens are for: their accounts come first
+    accounts.sort(key=lambda u: (u.role != "department", u.username))
     return render(request, "auth/tokens.html", {
-        "tokens": api_tokens.list_tokens(db, actor),
-        "accounts": api_tokens.token_accounts(db, actor),
+        "tokens": api_tokens.list_tokens(db, actor), "accounts": accounts,
         "max_days": get_settings().api_token_max_days, "form": {}, **context,
     }, status_code=status_code)
 
