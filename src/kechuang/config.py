@@ -141,6 +141,16 @@ class Settings(BaseSettings):
     ui_templates_dir: str | None = Field(
         default=None, description="Folder whose Jinja templates override the built-in pages"
     )
+    jobs_in_web: bool = Field(
+        default=True,
+        description="Run queued jobs in a background thread of each web process (the demo); "
+        "false: web processes only queue jobs and separate `kechuang jobs work` processes run "
+        "them (docs/deployment.md)",
+    )
+    api_token_max_days: int = Field(
+        default=365, ge=1, le=3650,
+        description="Longest lifetime an administrator may give an API token, in days",
+    )
     cache_dir: str = Field(
         default="var/cache",
         description="Folder of rebuildable caches (matcher index snapshots of a server "

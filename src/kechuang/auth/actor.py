@@ -24,6 +24,8 @@ class Actor:
     display_name: str = ""
     csrf_token: str | None = None
     locale: str | None = None
+    #: the API token this request authenticated with (None: a browser session or the CLI)
+    token_id: int | None = None
 
     @property
     def is_bureau(self) -> bool:

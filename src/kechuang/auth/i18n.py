@@ -45,6 +45,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "auth.account.totp_enabled": ("动态口令已启用", "One-time codes are now required"),
     "auth.account.totp_disabled": ("动态口令已停用", "One-time codes are turned off"),
     "auth.account.password_again": ("请输入当前密码", "Your current password"),
+    # API tokens of department systems (issue 11 item 9)
+    "auth.tokens.nav": ("API 令牌", "API tokens"),
+    "auth.tokens.title": ("API 令牌（部门系统接入）", "API tokens (department systems)"),
+    "auth.tokens.help": (
+        "部门系统用令牌调用 /api/ 接口（请求头 Authorization: Bearer 令牌），以所属账号的角色和"
+        "辖区行事；令牌只能用于接口、不能打开页面，到期自动失效，撤销立即生效，每次使用都记入审计"
+        "日志。不能为科技局管理员账号创建令牌。",
+        "Department systems call the /api/ endpoints with a token (header Authorization: Bearer "
+        "<token>) and act with its account's role and region; a token opens the API only, never "
+        "pages, expires, is refused at once when revoked, and every use is in the audit log. "
+        "No token may act as a bureau administrator."),
+    "auth.tokens.none": ("暂无令牌", "No tokens yet"),
+    "auth.tokens.prefix": ("令牌前缀", "Prefix"),
+    "auth.tokens.name": ("用途", "Purpose"),
+    "auth.tokens.account": ("账号", "Account"),
+    "auth.tokens.state": ("状态", "State"),
+    "auth.tokens.state.active": ("有效", "Active"),
+    "auth.tokens.state.expired": ("已过期", "Expired"),
+    "auth.tokens.state.revoked": ("已撤销", "Revoked"),
+    "auth.tokens.expires": ("到期时间", "Expires"),
+    "auth.tokens.last_used": ("最近使用", "Last used"),
+    "auth.tokens.never": ("从未使用", "Never"),
+    "auth.tokens.revoke": ("撤销", "Revoke"),
+    "auth.tokens.confirm_revoke": ("撤销后使用此令牌的系统将立即无法访问，确定撤销？",
+                                   "Systems using this token lose access at once. Revoke it?"),
+    "auth.tokens.create": ("创建令牌", "Create a token"),
+    "auth.tokens.days": ("有效天数（最长 {n} 天）", "Days valid (at most {n})"),
+    "auth.tokens.created": ("令牌已创建。请立即复制并交给部门系统——它只显示这一次，系统不保存"
+                            "原文：", "Token created. Copy it now and give it to the department's "
+                            "system — it is shown this once and is not stored:"),
+    "auth.tokens.revoked": ("令牌 {prefix}… 已撤销", "Token {prefix}… revoked"),
 }
 
 register_messages(MESSAGES)

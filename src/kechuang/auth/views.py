@@ -1,5 +1,6 @@
 """Login (password, then the second factor when due), logout, one's own account (password
-change, TOTP enrolment) and the language switch (the home page is kechuang.workbench)."""
+change, TOTP enrolment), the language switch and the administrators' page of API tokens
+for department systems (the home page is kechuang.workbench)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 from kechuang.auth import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.auth import repository as repo
 from kechuang.auth import service
+from kechuang.auth import tokens as api_tokens
 from kechuang.auth.service import LoginResult, do_login, do_logout
 from kechuang.config import get_settings
 from kechuang.kit.errors import KechuangError
@@ -25,6 +27,7 @@ from kechuang.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
     CurrentActor,
+    RowId,
     allow,
     client_ip,
 )
@@ -221,3 +224,55 @@ def switch_language(request: Request, code: str, next: str | None = None):
 def healthz(db: DB) -> dict[str, str]:
     repo.ping(db)
     return {"status": "ok"}
+
+
+# --------------------------------------------------------------------------- API tokens
+# Bureau administrators make, list and revoke the tokens of department systems (issue 11
+# item 9); the secret of a new token is shown once, on the answer to the form.
+
+TOKEN_ADMIN = "bureau_admin"
+nav.register("/api-tokens", "auth.tokens.nav", {TOKEN_ADMIN}, 93, "system")
+
+
+def _tokens_page(request: Request, db: DB, actor: CurrentActor, *, status_code: int = 200,
+                 **context: object):
+    accounts = api_tokens.token_accounts(db, actor)
+    # department systems are what tokens are for: their accounts come first
+    accounts.sort(key=lambda u: (u.role != "department", u.username))
+    return render(request, "auth/tokens.html", {
+        "tokens": api_tokens.list_tokens(db, actor), "accounts": accounts,
+        "max_days": get_settings().api_token_max_days, "form": {}, **context,
+    }, status_code=status_code)
+
+
+@router.get("/api-tokens", dependencies=[allow(TOKEN_ADMIN)])
+def tokens_page(request: Request, db: DB, actor: CurrentActor):
+    prefix = request.query_params.get("revoked")
+    notice = (translate("auth.tokens.revoked", locale_of(request), prefix=prefix[:16])
+              if prefix else None)
+    return _tokens_page(request, db, actor, notice=notice)
+
+
+@router.post("/api-tokens", dependencies=[allow(TOKEN_ADMIN)])
+def create_token(request: Request, db: DB, actor: CurrentActor,
+                 username: Annotated[str, Form(max_length=64)] = "",
+                 name: Annotated[str, Form(max_length=100)] = "",
+                 days: Annotated[int, Form(ge=1, le=3650)] = 90):
+    form = {"username": username, "name": name, "days": days}
+    try:
+        created = api_tokens.do_create_token(db, actor, username=username, name=name,
+                                             days=days)
+    except KechuangError as exc:
+        db.rollback()
+        return _tokens_page(request, db, actor, form=form, error=exc.message(locale_of(request)),
+                            status_code=exc.status_code)
+    # the answer itself shows the secret (never a redirect carrying it in a URL), uncached
+    response = _tokens_page(request, db, actor, created=created)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.post("/api-tokens/{token_id}/revoke", dependencies=[allow(TOKEN_ADMIN)])
+def revoke_token(db: DB, actor: CurrentActor, token_id: RowId):
+    revoked = api_tokens.do_revoke_token(db, actor, token_id)
+    return RedirectResponse(f"/api-tokens?revoked={revoked.prefix}", status_code=303)

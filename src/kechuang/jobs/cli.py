@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
 from kechuang.db import get_engine, unit_of_work
 from kechuang.jobs.service import job_dict, list_jobs, recover_stale, run_pending
 
@@ -41,8 +42,13 @@ def work_cmd(
     poll: Annotated[float, typer.Option("--poll", help="Seconds between queue checks")] = 2.0,
 ) -> None:
     """Run queued jobs in this process (first marking failed the jobs a dead worker left
-    running); with ``--once`` exit when the queue is empty."""
+    running); with ``--once`` exit when the queue is empty. In production the web processes
+    run with ``jobs_in_web = false`` and one or more of these run the jobs
+    (docs/deployment.md); claiming is atomic, so several may share one database."""
     engine = get_engine()
+    if get_settings().jobs_in_web:
+        typer.echo("注意：jobs_in_web 为 true，Web 进程也会运行任务 "
+                   "note: jobs_in_web is true, web processes run jobs too")
     stale = recover_stale(engine)
     if stale:
         typer.echo(f"已将 {stale} 个中断的任务标记为失败 marked {stale} stale jobs failed")

@@ -13,6 +13,10 @@
   writer: while the work's own transaction holds the write lock the progress row cannot be
   written, so the progress write does not wait (busy timeout 0) and the latest progress is
   also kept in memory, which the pages of the same process read first.
+- Where jobs run is the ``jobs_in_web`` setting, not a code change: true (the default, the
+  demo), each web process runs them in its background thread; false, web processes only
+  queue them and separate ``kechuang jobs work`` processes run them (docs/deployment.md).
+  Claiming is one atomic ``UPDATE``, so several workers may share one PostgreSQL database.
 - Start-up recovery: a job left ``running`` by a worker process on this host that no longer
   exists (killed, crashed) is marked ``failed`` ("进程中断") when a worker starts. Jobs
   claimed on another host are left to that host.
@@ -37,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.config import get_settings
 from kechuang.db import unit_of_work
 from kechuang.jobs import repository as repo
 from kechuang.kit import audit
@@ -119,7 +124,7 @@ def submit(session: Session, actor: Actor, kind: str, params: dict[str, Any]) ->
     audit.record(session, actor, "job.submit", "job", job.id,
                  after={"kind": kind, "params": job.params}, region_code=actor.region_code)
     engine = session.get_bind()
-    if isinstance(engine, Engine) and not _inline_only.get(engine, False):
+    if isinstance(engine, Engine) and runs_in_process(engine):
         event.listen(session, "after_commit", lambda _s: wake(engine), once=True)
     return job
 
@@ -131,6 +136,12 @@ _inline_only: dict[Engine, bool] = {}
 def set_background(engine: Engine, enabled: bool) -> None:
     """Turn the in-process worker thread of ``engine`` on (default) or off."""
     _inline_only[engine] = not enabled
+
+
+def runs_in_process(engine: Engine) -> bool:
+    """Whether this process runs the queued jobs of ``engine`` in a background thread: the
+    ``jobs_in_web`` setting, unless turned off for this engine with ``set_background``."""
+    return get_settings().jobs_in_web and not _inline_only.get(engine, False)
 
 
 # --------------------------------------------------------------------------- progress
@@ -311,8 +322,9 @@ def _loop(engine: Engine, wake_event: threading.Event, stop_event: threading.Eve
 
 
 def wake(engine: Engine) -> None:
-    """Start (once) or wake the in-process worker of ``engine``."""
-    if _inline_only.get(engine, False):
+    """Start (once) or wake the in-process worker of ``engine`` (not when jobs run in
+    separate ``kechuang jobs work`` processes)."""
+    if not runs_in_process(engine):
         return
     with _workers_lock:
         w = _workers.get(id(engine))
@@ -365,5 +377,5 @@ def job_dict(session: Session, job: Job) -> dict[str, Any]:
 
 
 __all__ = ["Progress", "execute", "get_job", "job_dict", "list_jobs", "live_progress",
-           "recover_stale", "register_kind", "run_inline", "run_pending", "set_background",
-           "submit", "wake"]
+           "recover_stale", "register_kind", "run_inline", "run_pending", "runs_in_process",
+           "set_background", "submit", "wake"]

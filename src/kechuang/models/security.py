@@ -68,3 +68,32 @@ class LoginChallenge(Base):
     failures: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None] = mapped_column()
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    """A token a department's system sends as ``Authorization: Bearer kct_…`` (issue 11
+    item 9).
+
+    Made by a bureau administrator for one account of their region; it acts as that account
+    (role, region and party read afresh at every use, so a deactivated account or a changed
+    role takes effect at once), only on the JSON API, until ``expires_at`` (required, at most
+    ``api_token_max_days``) or ``revoked_at``. Only the SHA-256 of the secret is stored: the
+    secret is 256 random bits, so a fast hash cannot be brute-forced and needs no salt or
+    key (rotating ``secret_key`` does not silently invalidate every department's token).
+    ``prefix`` (the secret's first 12 characters) tells tokens apart in lists and audit
+    rows; every use is an ``api_token.use`` audit row."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from kechuang.auth import tokens
 from kechuang.auth.actor import Actor
 from kechuang.auth.service import resolve_session
 from kechuang.db import unit_of_work
@@ -43,7 +45,44 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_actor(request: Request, db: DB) -> Actor:
+#: the two ways to authenticate, as OpenAPI security schemes (issue 11 item 9): a
+#: department system's API token, or the browser's session cookie
+API_TOKEN = HTTPBearer(
+    auto_error=False, scheme_name="apiToken", bearerFormat="kct_…",
+    description="API token of a department system, made by a bureau administrator (page "
+    "/api-tokens, `POST /api/v1/api-tokens` or `kechuang users token create`). It acts as its "
+    "account — the same role and region scope — on /api/ paths only, needs no CSRF token, "
+    "expires, can be revoked at once, and every use is audited.")
+SESSION = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+    description="The browser session after logging in at /login; unsafe methods also need "
+    "the session's CSRF token in the X-CSRF-Token header")
+
+
+def _token_actor(request: Request, secret: str) -> Actor:
+    """The account a bearer token acts as. The lookup, the audit row of the use (or the
+    security event of a refusal) and ``last_used_at`` are one short transaction of their
+    own, before the request's unit of work starts — so the record outlives a failed request
+    and never holds the request's snapshot open on SQLite."""
+    with unit_of_work(request.app.state.engine) as log:
+        actor, refusal = tokens.use_token(log, secret, ip=client_ip(request),
+                                          method=request.method, path=request.url.path)
+    if refusal is not None or actor is None:
+        request.state.actor = Actor.public(client_ip(request))
+        raise refusal or tokens.TokenRefused("API 令牌无效", "The API token is not valid")
+    return actor
+
+
+def get_actor(request: Request, db: DB,
+              _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(API_TOKEN)],
+              _cookie: Annotated[str | None, Depends(SESSION)]) -> Actor:
+    """The acting account: a bearer API token when the request carries one (never mixed
+    with a cookie), else the session cookie, else the public."""
+    secret = tokens.bearer_secret(request.headers.get("authorization"))
+    if secret is not None:
+        by_token = _token_actor(request, secret)
+        request.state.actor = by_token
+        return by_token
     token = request.cookies.get(SESSION_COOKIE)
     actor = resolve_session(db, token, client_ip(request)) if token else None
     actor = actor or Actor.public(client_ip(request))
@@ -73,8 +112,10 @@ async def _submitted_csrf(request: Request) -> str | None:
 
 async def check_csrf(request: Request, actor: CurrentActor) -> None:
     """Unsafe methods must echo the session's CSRF token (form field or ``X-CSRF-Token``);
-    anonymous forms (the login form) echo a double-submit cookie instead."""
-    if request.method not in UNSAFE_METHODS:
+    anonymous forms (the login form) echo a double-submit cookie instead. A request
+    authenticated by an API token needs none: a browser never adds an ``Authorization``
+    header to a cross-site request by itself, so there is nothing to forge."""
+    if request.method not in UNSAFE_METHODS or actor.token_id is not None:
         return
     expected = actor.csrf_token if actor.is_authenticated else request.cookies.get(ANON_CSRF_COOKIE)
     submitted = await _submitted_csrf(request)

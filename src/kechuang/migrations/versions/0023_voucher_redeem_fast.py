@@ -27,7 +27,7 @@ Nothing is written unless the status is ``ok``. SQLite runs the same steps in Py
 install there.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-04 04:20:00
 """
 
@@ -37,7 +37,7 @@ import sqlalchemy as sa  # noqa: F401
 from alembic import op
 
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
