@@ -22,7 +22,7 @@ import importlib
 import ipaddress
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -48,7 +49,7 @@ from kechuang.auth.service import record_event
 from kechuang.config import Settings, get_settings
 from kechuang.db import get_engine, unit_of_work
 from kechuang.kit.errors import KechuangError, NotAuthenticated
-from kechuang.web.deps import CSRFError
+from kechuang.web.deps import CSRFError, allowed_roles_of
 from kechuang.web.render import locale_of, render
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -324,6 +325,44 @@ def write_security_event(engine: Engine, kind: str, actor: Actor | None, client:
                      status=status, detail=detail)
 
 
+def _api_routes(routes: Any, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every documented APIRoute with its full path; FastAPI keeps an included router as a
+    wrapper (``original_router`` + ``include_context.prefix``), so the walk descends."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            if route.include_in_schema:
+                yield prefix + route.path_format, route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes,
+                                   prefix + route.include_context.prefix)
+
+
+def _document_optional_auth(app: FastAPI) -> None:
+    """Operations the public may call (no ``allow``, or ``allow`` with "public") accept a
+    request without credentials: their OpenAPI ``security`` also lists the empty
+    requirement ``{}``, so the document says so (and a client, or a fuzzer, knows it)."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        open_paths: set[tuple[str, str]] = set()
+        for path, route in _api_routes(app.routes):
+            roles = allowed_roles_of([d.call for d in route.dependant.dependencies
+                                      if d.call is not None])
+            if roles is None or "public" in roles:
+                open_paths |= {(path, m.lower()) for m in route.methods or ()}
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                security = operation.get("security")
+                if (path, method) in open_paths and security and {} not in security:
+                    security.append({})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     settings = get_settings()
 
@@ -356,6 +395,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             prefix = "/api/v1" if module.__name__.endswith(".api") else ""
             app.include_router(module.router, prefix=prefix)
     app.add_middleware(Edge, settings=settings, engine=app.state.engine)
+    _document_optional_auth(app)
 
     async def _log_refusal(request: Request, exc: KechuangError) -> None:
         if exc.status_code not in REFUSALS:
