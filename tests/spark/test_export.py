@@ -306,5 +306,5 @@ def test_a_bad_out_fails_in_chinese_with_nothing_written(cli_db: Engine, tmp_pat
 def test_year_of_and_exact_decimals() -> None:
     assert spark_engine.year_of(np.array([2023, 202305, 0])).tolist() == [2023, 2023, 0]
     arr = spark_engine.exact_decimals(np.array([-1, 1_500_500_000, 0], dtype=np.int64),
-                                      np.array([True, True, False]))
+                                      np.array([True, True, False]), 6)
     assert arr.to_pylist() == [Decimal("-0.000001"), Decimal("1500.500000"), None]

@@ -16,24 +16,29 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kechuang.db import DECIMAL_SCALE
 
-#: the exact type of ``value_exact`` (the database's NUMERIC(24,6))
-EXACT = pa.decimal128(24, DECIMAL_SCALE)
+def exact_type(scale: int) -> pa.DataType:
+    """The exact type of ``value_exact``: the database's NUMERIC(24, scale)."""
+    return pa.decimal128(24, scale)
 
-FACT_SCHEMA = pa.schema([
-    ("fact_id", pa.int64()),
-    ("enterprise_id", pa.int64()),
-    ("uscc", pa.string()),
-    ("metric", pa.string()),
-    ("period", pa.int32()),
-    ("year", pa.int32()),
-    ("value", pa.float64()),
-    ("value_exact", EXACT),
-    ("value_text", pa.string()),
-    ("batch_id", pa.int64()),
-    ("export_seq", pa.int32()),
-])
+
+def fact_schema(scale: int) -> pa.Schema:
+    """The schema of the fact and attribute parts (``scale``: the database's
+    ``kechuang.db.DECIMAL_SCALE``, passed in so the engine stays free of the database)."""
+    return pa.schema([
+        ("fact_id", pa.int64()),
+        ("enterprise_id", pa.int64()),
+        ("uscc", pa.string()),
+        ("metric", pa.string()),
+        ("period", pa.int32()),
+        ("year", pa.int32()),
+        ("value", pa.float64()),
+        ("value_exact", exact_type(scale)),
+        ("value_text", pa.string()),
+        ("batch_id", pa.int64()),
+        ("export_seq", pa.int32()),
+    ])
+
 
 ENTERPRISE_SCHEMA = pa.schema([
     ("enterprise_id", pa.int64()),
@@ -65,7 +70,7 @@ def year_of(period: np.ndarray) -> np.ndarray:
     return np.where(p >= 100000, p // 100, p).astype(np.int32)
 
 
-def exact_decimals(scaled: np.ndarray, valid: np.ndarray) -> pa.Array:
+def exact_decimals(scaled: np.ndarray, valid: np.ndarray, scale: int) -> pa.Array:
     """``decimal128(24, 6)`` from the exact scaled integers (two's-complement 128-bit, built
     from the 64-bit values and their sign, no per-value Python objects)."""
     n = len(scaled)
@@ -74,22 +79,25 @@ def exact_decimals(scaled: np.ndarray, valid: np.ndarray) -> pa.Array:
     words[:, 1] = np.where(scaled < 0, -1, 0)
     validity = (None if bool(valid.all())
                 else pa.array(valid, type=pa.bool_()).buffers()[1])
-    return pa.Array.from_buffers(EXACT, n, [validity, pa.py_buffer(words.tobytes())],
+    return pa.Array.from_buffers(exact_type(scale), n, [validity, pa.py_buffer(words.tobytes())],
                                  null_count=int(n - valid.sum()))
 
 
-def facts_table(rows: Sequence[Any], codes: dict[int, str], export_seq: int) -> pa.Table:
-    """One chunk of fact rows (``repository.stream_facts``) as a :data:`FACT_SCHEMA` table."""
-    fid, eid, uscc, mid, period, scaled, text, batch = (list(c) for c in zip(*rows, strict=True))
-    valid = np.array([v is not None for v in scaled], dtype=bool)
-    ints = np.array([v if v is not None else 0 for v in scaled], dtype=np.int64)
+def facts_table(rows: Sequence[Any], codes: dict[int, str], export_seq: int,
+                scale: int) -> pa.Table:
+    """One chunk of fact rows (``repository.stream_facts``, values scaled by
+    ``10^scale``) as a :func:`fact_schema` table."""
+    fid, eid, uscc, mid, period, scaled, text, batch = zip(*rows, strict=True)
+    exact = pa.array(scaled, type=pa.int64())  # None → null, converted in C
+    valid = exact.is_valid().to_numpy(zero_copy_only=False)
+    ints = exact.fill_null(0).to_numpy()
     per = np.array(period, dtype=np.int64)
     mids = np.array(mid, dtype=np.int64)
     uniq, inverse = np.unique(mids, return_inverse=True)
     metric = pa.DictionaryArray.from_arrays(
         pa.array(inverse.astype(np.int32)),
         pa.array([codes.get(int(m), str(m)) for m in uniq], type=pa.string())).cast(pa.string())
-    floats = np.where(valid, ints / float(10 ** DECIMAL_SCALE), np.nan)
+    floats = np.where(valid, ints / float(10 ** scale), np.nan)
     return pa.table({
         "fact_id": pa.array(np.array(fid, dtype=np.int64)),
         "enterprise_id": pa.array(np.array(eid, dtype=np.int64)),
@@ -98,11 +106,11 @@ def facts_table(rows: Sequence[Any], codes: dict[int, str], export_seq: int) -> 
         "period": pa.array(per.astype(np.int32)),
         "year": pa.array(year_of(per)),
         "value": pa.array(floats, mask=~valid),
-        "value_exact": exact_decimals(ints, valid),
+        "value_exact": exact_decimals(ints, valid, scale),
         "value_text": pa.array(text, type=pa.string()),
         "batch_id": pa.array(np.array(batch, dtype=np.int64)),
         "export_seq": pa.array(np.full(len(fid), export_seq, dtype=np.int32)),
-    }, schema=FACT_SCHEMA)
+    }, schema=fact_schema(scale))
 
 
 def _ancestor(paths: list[str | None], depth: int) -> list[str | None]:

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
-from kechuang.db import is_sqlite
+from kechuang.db import DECIMAL_SCALE, is_sqlite
 from kechuang.kit import audit
 from kechuang.kit.errors import InvalidInput
 from kechuang.spark import engine, lake
@@ -101,13 +101,14 @@ def export_facts(session: Session, actor: Actor, out: Path, *, full: bool = Fals
     else:
         staging = lake.make_staging(out, "export")
     try:
-        facts = lake.PartWriter(staging, "facts", part, engine.FACT_SCHEMA, partition="year")
-        attrs = lake.PartWriter(staging, "attributes", part, engine.FACT_SCHEMA, partition=None)
+        schema = engine.fact_schema(DECIMAL_SCALE)
+        facts = lake.PartWriter(staging, "facts", part, schema, partition="year")
+        attrs = lake.PartWriter(staging, "attributes", part, schema, partition=None)
         try:
             for attributes, writer in ((False, facts), (True, attrs)):
                 for rows in repo.stream_facts(session, actor, todo, attributes=attributes,
                                               chunk=chunk):
-                    writer.write(engine.facts_table(rows, codes, seq))
+                    writer.write(engine.facts_table(rows, codes, seq, DECIMAL_SCALE))
         finally:
             new_files = facts.close() + attrs.close()
         result.facts, result.attributes = facts.rows, attrs.rows
@@ -154,7 +155,7 @@ def export_facts(session: Session, actor: Actor, out: Path, *, full: bool = Fals
 
 def do_record_export(session: Session, actor: Actor, result: ExportResult) -> None:
     """The audit row of a finished export (a bulk read of enterprise data leaves a trace)."""
-    audit.record(session, actor, "spark.export_facts", "parquet_export", result.out,
+    audit.record(session, actor, "spark.export_facts", "parquet_export", result.export_seq,
                  after={k: v for k, v in result.as_dict().items()
                         if k not in ("files", "supersedes", "batches")}
                  | {"batches": len(result.batches)})
