@@ -230,6 +230,11 @@ def test_a_failure_mid_way_leaves_nothing(engine: Engine, tmp_path: Path,
         _export(engine, out)
     assert (out / "_manifest.json").read_bytes() == manifest
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == files
+    # a staging directory a killed export left behind is cleared by the next export
+    (out / ".export.tmp-killed" / "facts").mkdir(parents=True)
+    monkeypatch.setattr(spark_engine, "facts_table", real)
+    assert _export(engine, out).mode == "incremental"
+    assert not (out / ".export.tmp-killed").exists()
 
 
 def test_only_facts_in_the_actors_scope(engine: Engine, tmp_path: Path) -> None:
@@ -308,3 +313,40 @@ def test_year_of_and_exact_decimals() -> None:
     arr = spark_engine.exact_decimals(np.array([-1, 1_500_500_000, 0], dtype=np.int64),
                                       np.array([True, True, False]), 6)
     assert arr.to_pylist() == [Decimal("-0.000001"), Decimal("1500.500000"), None]
+
+
+def test_an_import_committed_during_the_export_waits_for_the_next(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One snapshot: a batch committed while the export streams is wholly absent from it
+    (neither its new values nor the loss of the values it superseded), and the next export
+    adds it."""
+    _seed_facts(engine)
+    out = tmp_path / "lake"
+    real = spark_engine.facts_table
+    state: dict[str, int] = {}
+
+    def import_meanwhile(*args: Any) -> Any:
+        if not state:
+            with unit_of_work(engine) as s:
+                b = add_batch(s, "stats", "统计年报2023.xlsx",
+                              at=datetime(2024, 6, 30, tzinfo=UTC))
+                add_facts(s, b, uscc(2), {"revenue": {2022: Decimal("1")},
+                                          "employees": {2023: 40},
+                                          "srdi_level": {0: "provincial"}})
+                state["batch"] = b.id
+        return real(*args)
+
+    monkeypatch.setattr(spark_engine, "facts_table", import_meanwhile)
+    first = _export(engine, out, chunk=2)
+    assert state and state["batch"] not in first.batches and first.facts == 5
+    assert _value(out, "revenue", 2022, uscc(2))["value"] == 987654321.123456
+    for kind in ("facts", "attributes"):
+        exported = lake.read_current(out, kind)
+        assert state["batch"] not in set(exported.column("batch_id").to_pylist())
+    monkeypatch.setattr(spark_engine, "facts_table", real)
+    second = _export(engine, out)
+    assert second.mode == "incremental" and second.batches == [state["batch"]]
+    assert _value(out, "revenue", 2022, uscc(2))["value"] == 1.0
+    assert len(lake.read_current(out)) == 6
+    assert lake.read_current(out, "attributes").column("value_text").to_pylist() == [
+        "provincial"]

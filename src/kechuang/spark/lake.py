@@ -27,7 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from kechuang.db import DECIMAL_SCALE
 from kechuang.kit.errors import InvalidInput
+from kechuang.spark.engine import fact_schema
 
 MANIFEST = "_manifest.json"
 FORMAT = "kechuang.facts.parquet"
@@ -77,6 +79,13 @@ def make_staging(parent: Path, name: str) -> Path:
 
 def discard(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def discard_stale(out: Path) -> None:
+    """Staging directories an earlier export left inside ``out`` when it was killed (never
+    listed in the manifest, so never read)."""
+    for path in out.glob(".export.tmp-*"):
+        discard(path)
 
 
 class PartWriter:
@@ -173,7 +182,7 @@ def read_current(out: Path, kind: str = "facts") -> pa.Table:
         raise _bad(out, f"没有 {MANIFEST}", f"no {MANIFEST}")
     files = manifest["files"][kind]
     if not files:
-        return pa.table({})
+        return fact_schema(DECIMAL_SCALE).empty_table()
     table = pa.concat_tables([pq.ParquetFile(out / f).read() for f in files])
     keys = ["enterprise_id", "metric", "period"]
     latest = table.group_by(keys).aggregate([("export_seq", "max")])

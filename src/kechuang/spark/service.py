@@ -99,6 +99,7 @@ def export_facts(session: Session, actor: Actor, out: Path, *, full: bool = Fals
     if mode == "full":
         staging = lake.make_staging(out.parent, out.name)
     else:
+        lake.discard_stale(out)
         staging = lake.make_staging(out, "export")
     try:
         schema = engine.fact_schema(DECIMAL_SCALE)
