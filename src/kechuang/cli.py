@@ -108,7 +108,7 @@ def users_create(
 #: domain packages whose ``cli.register(app)`` adds their commands, in help order
 DOMAIN_CLIS = ("ingest", "jobs", "scoring", "robustness", "lists", "policy", "push", "tiers",
                "matching", "dispatch", "ledger", "vouchers", "programs", "review", "finance",
-               "monitoring", "carbon", "auth")
+               "monitoring", "carbon", "auth", "spark")
 
 
 def _register_domain_commands() -> None:

@@ -64,7 +64,7 @@ ALLOWED_PREFIXES = ("migrations/", "models/", "demo/")
 DEMO_LOADERS = "demo.py"
 
 #: who may import the Fact model (rule 3)
-FACT_IMPORTERS = ("facts/", "ingest/repository.py", "demo/loader.py",
+FACT_IMPORTERS = ("facts/", "ingest/repository.py", "demo/loader.py", "spark/repository.py",
                   "demo/generator.py", "bootstrap.py", "models/", "migrations/")
 
 
