@@ -50,6 +50,7 @@ class Dashboard:
     runs: list[Any] = field(default_factory=list)
     push: dict[str, int] = field(default_factory=dict)
     push_drafts: list[Any] = field(default_factory=list)
+    push_draft_count: int = 0
     carbon_alerts: int | None = None
     carbon_period: str | None = None
     tasks_overdue: int = 0
@@ -113,6 +114,7 @@ def dashboard(session: Session, actor: Actor, locale: str) -> Dashboard:
                                                            BUCKET_WIDTH), locale)
     out.push = push_service.funnel_totals(push_service.funnel(session, actor))
     out.push_drafts = push_service.batches(session, actor, "draft", RECENT)
+    out.push_draft_count = push_service.draft_count(session, actor)
     carbon = carbon_service.overview(session, actor)
     if carbon.period is not None:
         out.carbon_alerts, out.carbon_period = carbon.alerts, carbon.period
