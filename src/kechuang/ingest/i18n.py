@@ -86,6 +86,8 @@ INGEST_MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.tpl.invalid": ("模板无效，未保存：", "The template is invalid and was not saved:"),
     "ingest.tpl.line": ("第{line}行", "Line {line}"),
     "ingest.tpl.colon": ("：", ": "),
+    "ingest.tpl.paren_open": ("（", " ("),
+    "ingest.tpl.paren_close": ("）", ")"),
     "ingest.tpl.key.uscc": ("统一社会信用代码：", "Unified social credit code: "),
     "ingest.tpl.key.period": ("期间：", "Period: "),
     "ingest.tpl.key.sep": ("；", "; "),
