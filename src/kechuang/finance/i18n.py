@@ -242,9 +242,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "finance.pool.missing": ("本年资金池尚未设立", "This year's pool has not been opened"),
     "finance.pool.open": ("设立资金池", "Open the pool"),
     "finance.pool.amount": ("金额（元）", "Amount (CNY)"),
+    # the source of a rule is an official document's own title (shown as it is written)
+    "finance.pool.source_open": ("（", " ("),
+    "finance.pool.source_close": ("）", ")"),
     "finance.pool.rules": (
-        "补偿比例 {share}，单笔上限 {loan} 元，年度上限 {year} 元（{source}）",
-        "Share {share}, cap per loan {loan} CNY, per year {year} CNY ({source})",
+        "补偿比例 {share}，单笔上限 {loan} 元，年度上限 {year} 元",
+        "Share {share}, cap per loan {loan} CNY, per year {year} CNY",
     ),
     "finance.pool.paid": (
         "已补偿 {paid} 元，已回收 {back} 元",

@@ -5,6 +5,7 @@ assessment and risk pool. Templates live in ``finance/templates/finance/``."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from kechuang.finance.schemas import (
 )
 from kechuang.jobs.service import submit
 from kechuang.kit.errors import InvalidInput
+from kechuang.registry.catalogue import metrics_by_code
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, OptYear, RowId, allow
 from kechuang.web.render import locale_of, templates
@@ -76,8 +78,28 @@ def _back(url: str) -> RedirectResponse:
 # --------------------------------------------------------------------------- enterprise
 @router.get("/finance/me", dependencies=[allow(ENTERPRISE)])
 def my_finance(request: Request, db: DB, actor: CurrentActor):
-    ctx = service.enterprise_home(db, actor, locale_of(request))
+    locale = locale_of(request)
+    ctx = service.enterprise_home(db, actor, locale)
+    if locale == "en" and ctx.get("credit_gaps"):
+        ctx["credit_gaps"] = [_missing_en(g) for g in ctx["credit_gaps"]]
     return render(request, "finance/me.html", ctx)
+
+
+_MISSING = re.compile(r"^(.+?)（(\d{4}) 年）$")
+
+
+def _missing_en(gap: Any) -> Any:
+    """A missing input ("missing", "研发费用（2024 年）") in English: the metric's English name
+    from the catalogue (a name the catalogue does not know stays as it is)."""
+    if isinstance(gap, str):
+        return gap
+    kind, what = gap
+    m = _MISSING.match(what)
+    name, year = (m.group(1), m.group(2)) if m else (what, None)
+    en = {d.name_zh: d.name_en for d in metrics_by_code().values()}.get(name)
+    if en is None:
+        return gap
+    return kind, f"{en} ({year})" if year else en
 
 
 @router.post("/finance/me/needs", dependencies=[allow(ENTERPRISE)])

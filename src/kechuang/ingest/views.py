@@ -29,7 +29,7 @@ from kechuang.ingest.service import (
 from kechuang.ingest.template_files import template_csv, template_xlsx
 from kechuang.ingest.template_store import TemplateEntry, do_save_template, templates_for
 from kechuang.kit.errors import InvalidInput, NotFound
-from kechuang.registry.catalogue import metrics_by_code
+from kechuang.registry.catalogue import departments_by_code, metrics_by_code
 from kechuang.web.deps import DB, CurrentActor, RowId, allow
 from kechuang.web.render import locale_of, render
 
@@ -143,7 +143,8 @@ def report_download(db: DB, report_id: RowId, actor: CurrentActor) -> Response:
 
 @router.get("/import-templates", dependencies=[allow(IMPORTERS)])
 def templates_page(request: Request, db: DB, actor: CurrentActor) -> Response:
-    return render(request, "ingest/templates.html", {"templates": templates_for(db, actor)})
+    return render(request, "ingest/templates.html", {"templates": templates_for(db, actor),
+                                                      "departments": departments_by_code()})
 
 
 @router.get("/import-templates/{name}.xlsx", dependencies=[allow(IMPORTERS)])
@@ -169,7 +170,8 @@ def template_page(request: Request, db: DB, name: str, actor: CurrentActor
                   ) -> Response:
     entry = _template_entry(db, actor, name)
     return render(request, "ingest/template.html",
-                  {"entry": entry, "yaml_text": entry.yaml_text, "errors": None, "saved": None})
+                  {"entry": entry, "yaml_text": entry.yaml_text, "errors": None, "saved": None,
+                   "departments": departments_by_code()})
 
 
 @router.post("/import-templates/{name}", dependencies=[allow("bureau_admin")])
@@ -182,8 +184,8 @@ def template_save(request: Request, db: DB, name: str,
     except TemplateError as exc:
         return render(request, "ingest/template.html",
                       {"entry": entry, "yaml_text": yaml_text, "errors": exc.problems,
-                       "saved": None}, status_code=422)
+                       "saved": None, "departments": departments_by_code()}, status_code=422)
     entry = _template_entry(db, actor, name)
     return render(request, "ingest/template.html",
                   {"entry": entry, "yaml_text": entry.yaml_text, "errors": None,
-                   "saved": row.version})
+                   "saved": row.version, "departments": departments_by_code()})

@@ -116,6 +116,29 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                          "Growth over enterprises scored in both consecutive years: Σ points "
                          "this year ÷ Σ last year − 1; the average is the geometric mean."),
     "lists.chart": ("年度趋势", "Trend by year"),
+    "lists.unit_yuan": ("（元）", " (yuan)"),
+    "lists.paren_open": ("（", " ("),
+    "lists.paren_close": ("）", ")"),
+    # English names of the shipped reward schemes (an uploaded scheme shows its own name)
+    "lists.scheme.points-dividend": (
+        "积分红利（预算 1000 万元，60 分以上按超出积分分配，单家封顶 100 万元）",
+        "Points dividend (budget 10 million yuan, shared by points above 60, capped at 1 million "
+        "yuan per enterprise)"),
+    "lists.scheme_desc.points-dividend": (
+        "张家港式“积分红利”：把分散的政策扶持统一转化为按积分分配的奖励资金。",
+        "Zhangjiagang-style points dividend: scattered policy support turned into one reward "
+        "fund shared out by points."),
+    "lists.scheme.ranks-top10": ("总榜前十名次奖励", "Awards for the top ten of the overall list"),
+    "lists.scheme_desc.ranks-top10": (
+        "第 1 名 50 万元，第 2–3 名 30 万元，第 4–10 名 10 万元。",
+        "1st: 500,000 yuan; 2nd–3rd: 300,000 yuan; 4th–10th: 100,000 yuan."),
+    "lists.scheme.tiers-wenzhou": ("榜单档次奖励（领跑 20 万 / 竞跑 10 万 / 进取 5 万）",
+                                   "Awards by list tier (leading 200,000 / racing 100,000 / "
+                                   "striving 50,000 yuan)"),
+    "lists.scheme_desc.tiers-wenzhou": (
+        "每家上榜企业按所在榜单领取固定金额；设总预算 500 万元，超出时按比例压缩。",
+        "Each listed enterprise receives a fixed amount by its list; total budget 5 million "
+        "yuan, scaled down in proportion when exceeded."),
 }
 
 if "lists.title" not in MESSAGES:

@@ -150,6 +150,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "matching.kind.achievements": ("科技成果", "Achievements"),
     "matching.kind.commissioners": ("科技特派员", "Commissioners"),
     "matching.kind.positions": ("人才需求岗位", "Positions"),
+    "matching.form.institute_code": ("机构代码（或下方企业信用代码）",
+                                     "Institute code (or the enterprise credit code below)"),
+    "matching.form.enterprise_uscc": ("企业统一社会信用代码",
+                                      "Enterprise unified social credit code"),
+    "matching.form.discipline": ("学科/领域", "Discipline / field"),
+    "matching.form.comma_separated": ("（逗号分隔）", " (comma-separated)"),
+    "matching.form.team_size": ("团队人数", "Team size"),
+    "matching.form.commissioner_id": ("特派员 #", "Commissioner #"),
+    "matching.form.talent_id": ("人才 #", "Candidate #"),
+    "matching.form.position_id": ("岗位 #", "Position #"),
+    "matching.form.ref_placeholder": ("编号或链接", "Number or link"),
+    "matching.form.colon": ("：", ": "),
+    "matching.form.list_sep": ("，", ", "),
+    "matching.synonyms.placeholder": ("锂电, 锂离子电池, 锂电池",
+                                      "e.g. 锂电, 锂离子电池, 锂电池 (Chinese terms)"),
 }
 
 register_messages(MESSAGES)

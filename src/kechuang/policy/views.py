@@ -18,9 +18,11 @@ from kechuang.kit.errors import InvalidInput
 from kechuang.policy import i18n as _i18n  # noqa: F401  (registers the UI strings)
 from kechuang.policy import service
 from kechuang.policy.jobs import KIND
+from kechuang.policy.loader import builtin_policies
 from kechuang.registry.views import DETAIL_ROLES
 from kechuang.web.deps import BUREAU, DB, CurrentActor, allow
-from kechuang.web.render import render
+from kechuang.web.i18n import translate
+from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,9 +34,15 @@ SECTION_ROLES = DETAIL_ROLES
 @router.get("/policies", dependencies=[allow(BUREAU)])
 def policy_list(request: Request, db: DB, actor: CurrentActor, done: int | None = None):
     rows = service.policy_overview(db, actor)
+    en = locale_of(request) == "en"
+    labels = {v: translate(f"policy.verdict.{v}", "en") if en else label
+              for v, label in service.VERDICT_LABELS.items()}
+    # the English name of each policy (its YAML's name_en), shown on English pages
+    names_en = {pid: lp.policy.name_en for pid, lp in builtin_policies().items()
+                if lp.policy.name_en}
     return render(request, "policy/list.html",
-                  {"rows": rows, "labels": service.VERDICT_LABELS, "done": done,
-                   "tones": service.VERDICT_TONES})
+                  {"rows": rows, "labels": labels, "done": done,
+                   "tones": service.VERDICT_TONES, "names_en": names_en})
 
 
 @router.post("/policies/run", dependencies=[allow(BUREAU)])

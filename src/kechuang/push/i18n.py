@@ -93,6 +93,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "push.batch.decided_by": ("处理人", "Decided by"),
     "push.status.new": ("未读", "Unread"),
     "push.status.opened": ("已读", "Opened"),
+    "push.leading": ("领军企业", "Leading enterprises"),
 }
 
 register_messages(MESSAGES)

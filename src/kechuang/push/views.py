@@ -18,7 +18,8 @@ from kechuang.push import service
 from kechuang.push.schemas import BATCH_STATUSES, KINDS, SendBatchIn
 from kechuang.web import nav
 from kechuang.web.deps import BUREAU, DB, CurrentActor, RowId, allow
-from kechuang.web.render import render
+from kechuang.web.i18n import translate
+from kechuang.web.render import locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,9 +34,12 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _policy_names() -> dict[str, str]:
-    names = {pid: lp.policy.name for pid, lp in builtin_policies().items()}
-    names[service.LEADING] = "领军企业"
+def _policy_names(locale: str = "zh") -> dict[str, str]:
+    """Policy names in the reader's language (a policy's ``name_en`` on English pages)."""
+    en = locale == "en"
+    names = {pid: (lp.policy.name_en or lp.policy.name) if en else lp.policy.name
+             for pid, lp in builtin_policies().items()}
+    names[service.LEADING] = translate("push.leading", locale)
     return names
 
 
@@ -46,15 +50,15 @@ def inbox_page(request: Request, db: DB, actor: CurrentActor):
     service.do_mark_opened(db, actor, messages)
     return render(request, "push/inbox.html", {
         "messages": messages, "unread": unread, "muted": service.muted_policies(db, actor),
-        "policies": _policy_names()})
+        "policies": _policy_names(locale_of(request))})
 
 
 @router.post("/push/messages/{message_id}/apply", dependencies=[allow(ENTERPRISE)])
 def apply(request: Request, db: DB, actor: CurrentActor, message_id: RowId):
     msg = service.do_apply(db, actor, message_id)
     if _is_htmx(request):
-        return render(request, "push/_message.html", {"m": msg, "unread": set(),
-                                                      "policies": _policy_names()})
+        return render(request, "push/_message.html", {
+            "m": msg, "unread": set(), "policies": _policy_names(locale_of(request))})
     return RedirectResponse("/push/inbox", status_code=303)
 
 
@@ -79,7 +83,7 @@ def bureau_page(request: Request, db: DB, actor: CurrentActor, policy: str | Non
                 kind: str | None = None, exported: int | None = None):
     rows = service.funnel(db, actor)
     totals = service.funnel_totals(rows)
-    names = _policy_names()
+    names = _policy_names(locale_of(request))
     policy = _clean(policy, set(names))
     kind = _clean(kind, set(KINDS))
     chart = {"labels": ["推送 pushed", "已读 opened", "申请 applied", "获批 granted"],
@@ -95,7 +99,7 @@ def bureau_page(request: Request, db: DB, actor: CurrentActor, policy: str | Non
 @router.get("/push/messages", dependencies=[allow(BUREAU)])
 def bureau_messages(request: Request, db: DB, actor: CurrentActor, policy: str | None = None,
                     kind: str | None = None):
-    names = _policy_names()
+    names = _policy_names(locale_of(request))
     policy = _clean(policy, set(names))
     kind = _clean(kind, set(KINDS))
     return render(request, "push/_bureau_rows.html", {
@@ -107,7 +111,8 @@ def grant(request: Request, db: DB, actor: CurrentActor, message_id: RowId):
     service.do_grant(db, actor, message_id)
     if _is_htmx(request):
         return render(request, "push/_bureau_rows.html", {
-            "messages": service.bureau_messages(db, actor), "policies": _policy_names()})
+            "messages": service.bureau_messages(db, actor),
+            "policies": _policy_names(locale_of(request))})
     return RedirectResponse("/push", status_code=303)
 
 

@@ -85,6 +85,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scoring.link.robustness": ("名次稳健性分析", "Robustness of the ranks"),
     "scoring.link.lists": ("榜单预览", "Lists"),
     "scoring.link.dividends": ("积分红利", "Points dividends"),
+    # English names of the shipped scoring systems, by id (any other system shows its own name)
+    "scoring.system.torch-points": ("企业创新积分（火炬中心式）",
+                                    "Enterprise innovation points (Torch Centre style)"),
+    "scoring.system.zjg-points": ("张家港企业创新积分",
+                                  "Zhangjiagang enterprise innovation points"),
+    "scoring.tier.lead": ("领跑榜", "Lead list"),
+    "scoring.tier.race": ("竞跑榜", "Race list"),
+    "scoring.tier.advance": ("进取榜", "Advance list"),
+    "scoring.paren_open": ("（", " ("),
+    "scoring.paren_close": ("）", ")"),
 }
 
 register_messages(MESSAGES)
