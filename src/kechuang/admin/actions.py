@@ -95,6 +95,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "push.applied": ("企业申报推送政策", "Pushed policy applied for"),
     "push.export": ("导出推送短信", "Push messages exported"),
     "push.generate": ("生成政策推送", "Policy pushes made"),
+    "spark.export_facts": ("导出数据到 Parquet", "Facts exported to Parquet"),
     "push.granted": ("推送政策已兑现", "Pushed policy granted"),
     "push.batch_sent": ("审核并发送推送批次", "Push batch reviewed and sent"),
     "push.batch_discarded": ("整批放弃推送", "Push batch discarded"),

@@ -8,12 +8,12 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Live, browser, live, log_in, page  # noqa: F401
+from tests.browser.conftest import Live, log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_make_use_and_revoke_a_token(page, live: Live) -> None:  # noqa: F811
+def test_make_use_and_revoke_a_token(page, live: Live) -> None:
     log_in(page, live, "admin")
     page.goto(f"{live.url}/api-tokens")
     form = page.locator("[data-testid=create-token]")
