@@ -24,7 +24,11 @@ def test_page_run_and_result(client, login_as, engine, scene):
     assert re.fullmatch(r"/dispatch/runs/\d+", run_url)
     page = client.get(run_url)
     assert page.status_code == 200
-    assert "最优性证明" in page.text and "整数解：是" in page.text
+    assert "最优性证明" in page.text and "整数解：是" in page.text  # the tooltip keeps it
+    # the proof reads as a sentence a bureau understands (issue 11 item 8)
+    proof = re.search(r'data-testid="proof"[^>]*>(.*?)</p>', page.text, re.S)
+    assert proof is not None and "这次派单是最优的" in proof.group(1)
+    assert "对偶" not in proof.group(1) and "HiGHS" not in proof.group(1)
     assert f"需求 #{scene.r['chip']} 的候选特派员或有利益冲突，或容量为 0" in page.text
     assert 'data-dispatch-chart=' in page.text and "/static/dispatch-run.js" in page.text
     assert client.get("/static/dispatch-run.js").status_code == 200
