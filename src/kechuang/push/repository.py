@@ -301,8 +301,17 @@ def batches(session: Session, actor: Actor, status: str | None, limit: int) -> l
     return list(session.execute(stmt))
 
 
-def get_batch(session: Session, batch_id: int, *, lock: bool = False) -> PushBatch | None:
-    stmt = select(PushBatch).where(PushBatch.id == batch_id)
+def draft_count(session: Session, actor: Actor) -> int:
+    """Draft batches in the actor's region scope."""
+    return int(session.scalar(select(func.count()).select_from(PushBatch).where(
+        PushBatch.status == "draft", region_code_in_scope(actor, PushBatch.region_code))) or 0)
+
+
+def get_batch(session: Session, actor: Actor, batch_id: int, *,
+              lock: bool = False) -> PushBatch | None:
+    """A batch in the actor's region scope (None when absent or outside it)."""
+    stmt = select(PushBatch).where(PushBatch.id == batch_id,
+                                   region_code_in_scope(actor, PushBatch.region_code))
     if lock:
         stmt = stmt.with_for_update()
     return session.scalar(stmt)

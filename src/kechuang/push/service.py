@@ -810,14 +810,13 @@ def batches(session: Session, actor: Actor, status: str | None = None,
 
 def draft_count(session: Session, actor: Actor) -> int:
     """Draft batches waiting for review in the actor's scope (the workbench shows it)."""
-    return len(repo.batches(session, actor, "draft", 1000))
+    return repo.draft_count(session, actor)
 
 
 def _scoped_batch(session: Session, actor: Actor, batch_id: int, *,
                   lock: bool = False) -> PushBatch:
-    batch = repo.get_batch(session, batch_id, lock=lock)
-    if batch is None or not any(b.id == batch_id for b, _ in
-                                repo.batches(session, actor, None, 100_000)):
+    batch = repo.get_batch(session, actor, batch_id, lock=lock)
+    if batch is None:
         raise NotFound("推送批次不存在或不在您的权限范围内", "No such push batch in your scope")
     return batch
 
