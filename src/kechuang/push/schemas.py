@@ -139,6 +139,7 @@ class BatchOut(BaseModel):
     source_run_id: int | None
     policy_id: str
     policy_name: str
+    policy_name_en: str
     period: int
     region_code: str | None
     status: Literal["draft", "sent", "discarded"]

@@ -783,16 +783,20 @@ def do_push_notices(session: Session, actor: Actor, *, topic: str, kind: str, pe
 
 # -- review of draft batches ----------------------------------------------------------------
 
-def _policy_name(policy_id: str) -> str:
+def _policy_names(policy_id: str) -> tuple[str, str]:
+    """(Chinese, English) name of a batch's policy, the leading tier or a call's id."""
     lp = _policies().get(policy_id)
     if lp is not None:
-        return lp.policy.name
-    return "领军企业" if policy_id == LEADING else policy_id
+        return lp.policy.name, lp.policy.name_en or lp.policy.name
+    if policy_id == LEADING:
+        return "领军企业", "Leading enterprises"
+    return policy_id, policy_id
 
 
 def _batch_out(batch: PushBatch, messages: int) -> BatchOut:
+    name_zh, name_en = _policy_names(batch.policy_id)
     return BatchOut(id=batch.id, source=batch.source, source_run_id=batch.source_run_id,
-                    policy_id=batch.policy_id, policy_name=_policy_name(batch.policy_id),
+                    policy_id=batch.policy_id, policy_name=name_zh, policy_name_en=name_en,
                     period=batch.period, region_code=batch.region_code,
                     status=batch.status,
                     counts=batch.counts or {}, messages=messages,
