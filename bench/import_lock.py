@@ -63,7 +63,8 @@ def main() -> None:
     writer.start()
     t0 = time.perf_counter()
     with unit_of_work(engine) as s:
-        r = do_import(s, actor, data, path.name, "tax")
+        # as the command and the import job call it: long imports commit in short steps
+        r = do_import(s, actor, data, path.name, "tax", checkpoint=s.commit)
     total = time.perf_counter() - t0
     time.sleep(0.5)
     stop.set()

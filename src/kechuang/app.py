@@ -48,6 +48,7 @@ from kechuang.auth.actor import Actor
 from kechuang.auth.service import record_event
 from kechuang.config import Settings, get_settings
 from kechuang.db import get_engine, unit_of_work
+from kechuang.ingest.service import do_recover_imports
 from kechuang.kit.errors import KechuangError, NotAuthenticated
 from kechuang.web.deps import CSRFError, allowed_roles_of
 from kechuang.web.render import locale_of, render
@@ -363,6 +364,17 @@ def _document_optional_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _recover_imports(engine: Engine) -> None:
+    """Undo or finish the long imports a dead process left (kechuang.ingest.loading)."""
+    try:
+        with unit_of_work(engine) as session:
+            done = do_recover_imports(session, Actor.command_line(), session.commit)
+        if done:
+            log.warning("interrupted imports recovered at start: batches %s", done)
+    except Exception:  # a failed recovery must not keep the site down; the next import retries
+        log.exception("could not recover interrupted imports")
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     settings = get_settings()
 
@@ -370,6 +382,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # threads for synchronous routes: as many as requests admitted, and a few for jobs
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads + 8
+        await run_in_threadpool(_recover_imports, app.state.engine)
         yield
 
     app = FastAPI(

@@ -129,6 +129,16 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest total uncompressed size of an XLSX file (zip-bomb guard)",
     )
+    import_chunk_facts: int = Field(
+        default=50_000, ge=100,
+        description="On SQLite, an import of more values than this writes them in short "
+        "transactions of about this many, so that short writes never wait long for the lock",
+    )
+    import_stale_seconds: int = Field(
+        default=900, ge=10,
+        description="An unfinished import whose process is on another host and has not "
+        "written for this long is treated as dead (undone or finished by the next import)",
+    )
     import_max_zip_ratio: int = Field(
         default=200, ge=10, description="Largest compression ratio of any XLSX member"
     )

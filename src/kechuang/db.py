@@ -151,6 +151,17 @@ def is_sqlite(session_or_engine: Session | Engine) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+def begin_immediate(session: Session) -> None:
+    """On SQLite, open the transaction with the write lock (``BEGIN IMMEDIATE``) unless one
+    is open. A transaction that read before its first write cannot take the lock once
+    another writer committed meanwhile (SQLite answers "database is locked" at once, without
+    waiting): work that reads, then writes, under concurrent writers starts this way."""
+    if is_sqlite(session):
+        dbapi: Any = session.connection().connection.driver_connection
+        if not dbapi.in_transaction:
+            dbapi.execute("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def savepoint(session: Session) -> Iterator[None]:
     """``session.begin_nested()`` that is safe on SQLite too: Python's sqlite3 opens its

@@ -42,6 +42,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "api_token.use": ("使用接口令牌", "API token used"),
     "api_token.revoke": ("吊销接口令牌", "API token revoked"),
     "import.commit": ("导入数据入库", "Import committed"),
+    "import.undone": ("撤销中断的导入", "Interrupted import undone"),
     "import.upload": ("上传导入文件（后台任务）", "Import file uploaded (job)"),
     "import.dry_run_read": ("预检导入文件", "Import file checked"),
     "import.duplicate": ("重复导入被拒绝", "Duplicate import refused"),

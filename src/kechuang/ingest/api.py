@@ -60,8 +60,9 @@ def api_import(
                            page_url=f"/imports/jobs/{job_id}")
         return JSONResponse(out.model_dump(), status_code=202,
                             headers={"Location": out.status_url})
+    # the request owns the transaction; a long import on SQLite commits in short steps
     result = do_import(db, actor, read_upload(file), file.filename or "upload", entry,
-                       dry_run=dry_run, valid_rows_only=valid_rows_only)
+                       dry_run=dry_run, valid_rows_only=valid_rows_only, checkpoint=db.commit)
     body = result.as_dict()
     cap = get_settings().problem_report_cap
     body["problems_truncated"] = len(body["problems"]) > cap

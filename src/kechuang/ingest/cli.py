@@ -21,7 +21,14 @@ from kechuang.config import get_settings
 from kechuang.db import unit_of_work
 from kechuang.ingest.readers import FileRefused
 from kechuang.ingest.schemas import BatchOut
-from kechuang.ingest.service import do_import, do_rollback_batch, list_batches, problems_xlsx
+from kechuang.ingest.service import (
+    do_import,
+    do_recover_imports,
+    do_rollback_batch,
+    list_batches,
+    problems_xlsx,
+    visible_batch,
+)
 from kechuang.ingest.template_store import all_templates, get_template
 from kechuang.kit.errors import KechuangError
 from kechuang.kit.timefmt import local
@@ -29,6 +36,8 @@ from kechuang.kit.timefmt import local
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 SHOWN_PROBLEMS = 50
+STATUS_ZH = {"committed": "已导入", "rolled_back": "已回滚", "loading": "导入中",
+             "publishing": "生效中", "failed": "导入中断，已撤销"}
 SOURCE_LABELS = {"builtin": "内置", "folder": "设置目录", "database": "已编辑（第{version}版）"}
 
 batches_app = typer.Typer(help="导入批次 Import batches.", no_args_is_help=True)
@@ -74,7 +83,7 @@ def import_file(
             with unit_of_work() as session:
                 result = do_import(session, Actor.command_line(), data, file.name, template,
                                    dry_run=dry_run, valid_rows_only=valid_rows_only,
-                                   progress=progress)
+                                   progress=progress, checkpoint=session.commit)
         except KechuangError as exc:
             raise _fail(exc) from exc
 
@@ -129,7 +138,7 @@ def batches_list(
             table.add_column(head)
         for b in rows:
             table.add_row(str(b.id), local(b.created_at), b.template, b.filename,
-                          "已回滚" if b.status == "rolled_back" else "已导入",
+                          STATUS_ZH.get(b.status, b.status),
                           f"{b.rows_imported:,}/{b.rows_total:,}", f"{b.facts_new:,}",
                           f"{b.facts_changed:,}", f"{b.facts_unchanged:,}",
                           f"{b.enterprises_created:,}")
@@ -147,6 +156,23 @@ def batches_rollback(batch_id: Annotated[int, typer.Argument(help="Batch number"
     console.print(f"[green]已回滚批次 {batch_id}[/]：删除数据 {summary['facts_deleted']:,} 项，"
                   f"恢复 {summary['facts_restored']:,} 项，"
                   f"删除企业 {summary['enterprises_removed']:,} 家")
+
+
+@batches_app.command("recover")
+def batches_recover() -> None:
+    """Undo (loading) or finish (publishing) the long imports whose process died."""
+    try:
+        with unit_of_work() as session:
+            done = do_recover_imports(session, Actor.command_line(), session.commit)
+            actor = Actor.command_line()
+            lines = [f"批次 {b}：{STATUS_ZH.get(s, s)}"
+                     for b in done for s in [visible_batch(session, actor, b).status]]
+    except KechuangError as exc:
+        raise _fail(exc) from exc
+    if not lines:
+        console.print("没有中断的导入 no interrupted import")
+    for line in lines:
+        console.print(line, highlight=False)
 
 
 @templates_app.command("list")

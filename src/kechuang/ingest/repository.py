@@ -229,6 +229,87 @@ def merge_stage(session: Session, batch_id: int) -> None:
         f"{_join_current(d)})"), {"b": batch_id})
 
 
+# --- long imports in short transactions (SQLite) ------------------------------------------
+# A pending fact is a row of a loading or publishing batch that is neither current nor
+# superseded: no current-fact read sees it (they all filter ``is_current``).
+
+def _pending(d: Dialect, alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return f"{a}batch_id = :b AND {a}is_current = {d.false} AND {a}superseded_by IS NULL"
+
+
+def insert_pending(session: Session, batch_id: int) -> tuple[int, int]:
+    """Write the staged values that are new or differ from the current fact as pending rows
+    of ``batch_id``; (first id, last id) of the rows written ((0, -1) when none)."""
+    d = Dialect(session)
+    last = session.execute(text("SELECT coalesce(max(id), 0) FROM fact")).scalar_one()
+    session.execute(text(
+        "INSERT INTO fact (enterprise_id, metric_id, period, value_num, value_text, batch_id, "
+        "is_current) SELECT s.enterprise_id, s.metric_id, s.period, s.value_num, s.value_text, "
+        f":b, {d.false} FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM fact f WHERE "
+        f"{_join_current(d)} AND NOT {_differs(d)}) ORDER BY s.enterprise_id, s.metric_id, "
+        "s.period"), {"b": batch_id})
+    lo, hi = session.execute(text(
+        "SELECT min(id), max(id) FROM fact WHERE id > :last AND batch_id = :b"),
+        {"last": last, "b": batch_id}).one()
+    return (int(lo), int(hi)) if lo is not None else (0, -1)
+
+
+def pending_id_range(session: Session, batch_id: int) -> tuple[int, int] | None:
+    """(first, last) id of the batch's pending rows, None when it has none."""
+    d = Dialect(session)
+    lo, hi = session.execute(text(
+        f"SELECT min(id), max(id) FROM fact WHERE {_pending(d)}"),
+        {"b": batch_id}).one()
+    return None if lo is None else (int(lo), int(hi))
+
+
+def publish_pending(session: Session, batch_id: int, lo: int, hi: int) -> int:
+    """Make the batch's pending rows with ids in [lo, hi] current: first supersede the
+    current facts they replace, then turn them current. Returns the rows made current."""
+    d = Dialect(session)
+    session.execute(text(
+        f"UPDATE fact SET is_current = {d.false}, superseded_by = :b WHERE id IN ("
+        "SELECT f.id FROM fact n JOIN fact f ON f.enterprise_id = n.enterprise_id "
+        "AND f.metric_id = n.metric_id AND f.period = n.period "
+        f"AND f.is_current = {d.true} WHERE n.id BETWEEN :lo AND :hi AND {_pending(d, 'n')})"),
+        {"b": batch_id, "lo": lo, "hi": hi})
+    done = session.execute(text(
+        f"UPDATE fact SET is_current = {d.true} WHERE id BETWEEN :lo AND :hi AND "
+        f"{_pending(d)}"), {"b": batch_id, "lo": lo, "hi": hi})
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def stage_ids(session: Session, batch_id: int, lo: int, hi: int) -> None:
+    """Stage the keys of the batch's rows with ids in [lo, hi] (for the derived refresh)."""
+    session.execute(text(
+        f"INSERT INTO {STAGE} (enterprise_id, metric_id, period) SELECT enterprise_id, "
+        "metric_id, period FROM fact WHERE id BETWEEN :lo AND :hi AND batch_id = :b"),
+        {"b": batch_id, "lo": lo, "hi": hi})
+
+
+def delete_pending(session: Session, batch_id: int, lo: int, hi: int) -> int:
+    """Delete the batch's pending rows with ids in [lo, hi] (undoing a dead import)."""
+    d = Dialect(session)
+    done = session.execute(text(
+        f"DELETE FROM fact WHERE id BETWEEN :lo AND :hi AND {_pending(d)}"),
+        {"b": batch_id, "lo": lo, "hi": hi})
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def unfinished_batches(session: Session) -> list[ImportBatch]:
+    """Batches a long import left loading or publishing, oldest first."""
+    return list(session.scalars(select(ImportBatch).where(
+        ImportBatch.status.in_(("loading", "publishing"))).order_by(ImportBatch.id)))
+
+
+def in_progress_batch(session: Session, digest: str, template: str) -> ImportBatch | None:
+    """A loading or publishing batch of the same file content and template."""
+    return session.scalar(select(ImportBatch).where(
+        ImportBatch.content_hash == digest, ImportBatch.template == template,
+        ImportBatch.status.in_(("loading", "publishing"))).order_by(ImportBatch.id).limit(1))
+
+
 # --- rollback ----------------------------------------------------------------------------
 
 
@@ -237,7 +318,8 @@ def superseding_batches(session: Session, batch_id: int) -> list[ImportBatch]:
     ids = select(Fact.superseded_by).where(
         Fact.batch_id == batch_id, Fact.superseded_by.is_not(None)).distinct()
     return list(session.scalars(
-        select(ImportBatch).where(ImportBatch.id.in_(ids), ImportBatch.status == "committed")
+        select(ImportBatch).where(ImportBatch.id.in_(ids), ImportBatch.status.in_(
+            ("committed", "loading", "publishing")))
         .order_by(ImportBatch.id)))
 
 

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
-from kechuang.db import is_sqlite
+from kechuang.db import begin_immediate, is_sqlite
+from kechuang.ingest import loading
 from kechuang.ingest import repository as repo
 from kechuang.ingest.attributes import refresh_derived
 from kechuang.ingest.readers import FileRefused, header_only, read_file
 from kechuang.ingest.schemas import ChangedValue, ImportResult, ImportTemplate, Problem
 from kechuang.ingest.template_store import TemplateEntry, get_template
-from kechuang.ingest.validation import Context, Validator
+from kechuang.ingest.validation import Context, Plan, Validator
 from kechuang.kit import audit, events
 from kechuang.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kechuang.kit.xlsx import write_xlsx
@@ -85,11 +86,16 @@ def do_import(
     dry_run: bool = False,
     valid_rows_only: bool = False,
     progress: Progress | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Validate and (unless ``dry_run``) import one file.
 
     Any problem → nothing written (``ok`` false, the problems and a stored report id), unless
     ``valid_rows_only``: then rows with a problem are skipped and the rest imported.
+
+    ``checkpoint`` (the caller's commit: a command or job) lets a long import on SQLite
+    write in short transactions (:mod:`kechuang.ingest.loading`); without it the import is
+    one transaction. Either way a dead import's batch is undone or finished by the next.
     """
     progress = progress or _noop
     settings = get_settings()
@@ -137,17 +143,23 @@ def do_import(
     progress("写入", 0, len(plan.facts))
     batch: ImportBatch | None = None
     ids: dict[str, int] = {code: v[0] for code, v in plan.known.items()}
+    chunked = (not dry_run and checkpoint is not None and is_sqlite(session)
+               and len(plan.facts) > settings.import_chunk_facts)
     if dry_run:
         for n, code in enumerate(plan.new_enterprises, start=1):
             ids[code] = -n
     else:
+        loading.recover_dead(session, actor, checkpoint)
         batch = ImportBatch(
             template=tpl.name, department_code=tpl.department, filename=filename[:255],
             content_hash=digest, layout=tpl.layout, valid_rows_only=valid_rows_only,
-            status="committed", region_code=actor.region_code, created_by=actor.user_id,
-            periods=sorted({int(f[2]) for f in plan.facts}))
+            status="loading" if chunked else "committed", region_code=actor.region_code,
+            created_by=actor.user_id, periods=sorted({int(f[2]) for f in plan.facts}),
+            loader=loading.loader_id() if chunked else None,
+            heartbeat_at=utcnow() if chunked else None)
         if not repo.add_batch_once(session, batch):  # the same file, committed meanwhile
-            previous = _already_imported(session, digest, tpl.name)
+            previous = (_already_imported(session, digest, tpl.name)
+                        or repo.in_progress_batch(session, digest, tpl.name))
             assert previous is not None
             return _duplicate(session, actor, result, previous, tpl)
         if plan.new_enterprises:
@@ -155,13 +167,29 @@ def do_import(
                 {**e, "founded_on": date.fromisoformat(e["founded_on"]) if e["founded_on"]
                  else None, "created_batch_id": batch.id}
                 for e in plan.new_enterprises.values()], batch.id))
-    repo.create_stage(session)
     staged = [(ids[f[0]], f[1], f[2], f[3], f[4]) for f in plan.facts]
+    result.enterprises_created = len(plan.new_enterprises)
+    if chunked:
+        assert batch is not None and checkpoint is not None
+        checkpoint()  # the loading batch and its enterprises: visible as "importing"
+        batch_id = batch.id
+        try:
+            counts = loading.write_pending(session, batch, staged, ctx.metric_ids,
+                                           checkpoint, progress)
+        except BaseException:
+            session.rollback()
+            unfinished = session.get(ImportBatch, batch_id)
+            if unfinished is not None and unfinished.status in ("loading", "publishing"):
+                loading.finish_or_undo(session, actor, unfinished, checkpoint)
+            raise
+        begin_immediate(session)
+        return _committed(session, actor, result, tpl, plan, batch, counts.new,
+                          counts.changed, counts.unchanged, progress)
+    repo.create_stage(session)
     repo.fill_stage(session, staged)
     progress("写入", len(staged) // 2, len(staged))
     new, changed, unchanged = repo.stage_counts(session)
     result.facts_new, result.facts_changed, result.facts_unchanged = new, changed, unchanged
-    result.enterprises_created = len(plan.new_enterprises)
     result.rows_imported = plan.rows_ok
     result.new_enterprises = [
         {k: str(v or "") for k, v in e.items()} for e in list(plan.new_enterprises.values())[:1000]]
@@ -187,12 +215,27 @@ def do_import(
 
     assert batch is not None
     repo.merge_stage(session, batch.id)
+    refresh_derived(session, ctx.metric_ids)
+    repo.drop_stage(session)
+    return _committed(session, actor, result, tpl, plan, batch, new, changed, unchanged,
+                      progress)
+
+
+def _committed(session: Session, actor: Actor, result: ImportResult, tpl: ImportTemplate,
+               plan: Plan, batch: ImportBatch, new: int, changed: int, unchanged: int,
+               progress: Progress) -> ImportResult:
+    """The batch's counts, problem report and audit row once its facts are current."""
+    filename, digest = result.filename, result.content_hash
+    result.facts_new, result.facts_changed, result.facts_unchanged = new, changed, unchanged
+    result.rows_imported = plan.rows_ok
+    result.new_enterprises = [
+        {k: str(v or "") for k, v in e.items()} for e in list(plan.new_enterprises.values())[:1000]]
     if batch.region_code is None:
         # an import from the command line has no region of its own: the batch belongs to the
         # smallest region holding every enterprise it touched, so county accounts see it
         batch.region_code = repo.common_region_of_batch(session, batch.id)
-    refresh_derived(session, ctx.metric_ids)
-    repo.drop_stage(session)
+    batch.status = "committed"
+    batch.loader = None
     batch.rows_total = plan.rows_total
     batch.rows_imported = plan.rows_ok
     batch.facts_new, batch.facts_changed, batch.facts_unchanged = new, changed, unchanged
@@ -208,7 +251,7 @@ def do_import(
         result.message += f"；跳过有问题的行 {plan.rows_skipped:,} 行"
     audit.record(session, actor, "import.commit", "import_batch", batch.id, after={
         "template": tpl.name, "filename": filename, "hash": digest,
-        "valid_rows_only": valid_rows_only, "rows_total": plan.rows_total,
+        "valid_rows_only": result.valid_rows_only, "rows_total": plan.rows_total,
         "rows_imported": plan.rows_ok, "facts_new": new, "facts_changed": changed,
         "facts_unchanged": unchanged, "enterprises_created": batch.enterprises_created,
         "problems": len(plan.problems)}, region_code=batch.region_code)
@@ -225,7 +268,10 @@ def _duplicate(session: Session, actor: Actor, result: ImportResult, previous: I
     result.batch_id = previous.id
     result.problems, result.problem_count = [], 0
     result.message = (f"此文件已用模板“{tpl.name}”导入为批次 {previous.id}"
-                      f"（{previous.filename}），本次未写入任何数据")
+                      f"（{previous.filename}），本次未写入任何数据"
+                      if previous.status == "committed" else
+                      f"此文件正在以模板“{tpl.name}”导入为批次 {previous.id}"
+                      f"（{previous.filename}），本次未写入任何数据；请稍后查看该批次")
     if not result.dry_run:
         audit.record(session, actor, "import.duplicate", "import_batch", previous.id,
                      after={"filename": result.filename, "hash": result.content_hash},
@@ -288,7 +334,7 @@ def run_upload_job(session: Session, actor: Actor, params: dict[str, Any],
                        "The uploaded file is gone (did the job run already?)")
     result = do_import(session, actor, upload.data, upload.filename, upload.template,
                        dry_run=upload.dry_run, valid_rows_only=upload.valid_rows_only,
-                       progress=progress)
+                       progress=progress, checkpoint=session.commit)
     repo.delete_upload(session, upload.id)
     url = (f"/imports/{result.batch_id}" if result.batch_id is not None else
            f"/import-reports/{result.report_id}.xlsx" if result.report_id is not None
@@ -368,6 +414,12 @@ def do_rollback_batch(session: Session, actor: Actor, batch_id: int) -> dict[str
     if actor.role not in IMPORT_ROLES:
         raise Forbidden("您的角色不能回滚导入批次", "Your role may not roll back batches")
     batch = visible_batch(session, actor, batch_id)
+    if batch.status in ("loading", "publishing"):
+        raise Conflict(f"批次 {batch_id} 正在导入，导入完成后才能回滚",
+                       f"Batch {batch_id} is still being imported")
+    if batch.status == "failed":
+        raise Conflict(f"批次 {batch_id} 的导入已中断并撤销，没有可回滚的数据",
+                       f"Batch {batch_id} was interrupted and undone: nothing to roll back")
     if batch.status != "committed":
         raise Conflict(f"批次 {batch_id} 已于此前回滚", f"Batch {batch_id} is already rolled back")
     later = repo.superseding_batches(session, batch_id)
@@ -393,6 +445,13 @@ def do_rollback_batch(session: Session, actor: Actor, batch_id: int) -> dict[str
                  region_code=batch.region_code)
     session.flush()
     return summary
+
+
+def do_recover_imports(session: Session, actor: Actor,
+                       checkpoint: Callable[[], None] | None = None) -> list[int]:
+    """Undo or finish the long imports whose process died (:mod:`kechuang.ingest.loading`);
+    the batch ids. Run by every import, by ``kechuang batches recover`` and at server start."""
+    return loading.recover_dead(session, actor, checkpoint)
 
 
 # --- problem reports -----------------------------------------------------------------------

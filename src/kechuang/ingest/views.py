@@ -86,8 +86,9 @@ def upload(
         job_id = do_submit_upload(db, actor, data, file.filename or "upload", entry,
                                   valid_rows_only=valid_rows_only)
         return RedirectResponse(f"/imports/jobs/{job_id}", status_code=303)
+    # the request owns the transaction; a long import on SQLite commits in short steps
     result = do_import(db, actor, data, file.filename or "upload", entry, dry_run=dry_run,
-                       valid_rows_only=valid_rows_only)
+                       valid_rows_only=valid_rows_only, checkpoint=db.commit)
     return render(request, "ingest/result.html",
                   {"result": result, "template": entry.template, "shown": SHOWN_PROBLEMS},
                   status_code=200 if result.ok else 422)

@@ -25,15 +25,9 @@ from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import region_code_in_scope
-from kechuang.db import ExactDecimal, is_sqlite
+from kechuang.db import ExactDecimal, begin_immediate, is_sqlite
 from kechuang.models import Region
 from kechuang.models.ledger import LedgerBudget, LedgerEntry
-
-
-def _begin_immediate(session: Session) -> None:
-    dbapi: Any = session.connection().connection.driver_connection
-    if not dbapi.in_transaction:
-        dbapi.execute("BEGIN IMMEDIATE")
 
 
 def lock_budget(session: Session, key: str) -> Any:
@@ -43,7 +37,7 @@ def lock_budget(session: Session, key: str) -> Any:
     t = LedgerBudget.__table__
     stmt = select(t.c.id, t.c.key, t.c.region_code, t.c.year, t.c.amount).where(t.c.key == key)
     if is_sqlite(session):
-        _begin_immediate(session)
+        begin_immediate(session)
         return session.execute(stmt).first()
     return session.execute(stmt.with_for_update()).first()
 

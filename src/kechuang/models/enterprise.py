@@ -65,17 +65,21 @@ class Enterprise(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+#: batch statuses the one-batch-per-file index covers (SQL tuple)
+IN_PROGRESS_OR_COMMITTED = "('committed', 'loading', 'publishing')"
+
+
 class ImportBatch(Base):
     """One imported file: who, what, when, how — the provenance every fact points to."""
 
     __tablename__ = "import_batch"
     __table_args__ = (
         Index("ix_import_batch_hash", "content_hash", "template"),
-        # one committed batch per file content and template: the database decides between
-        # two uploads of the same file at once (migration 0021)
+        # one committed (or committing) batch per file content and template: the database
+        # decides between two uploads of the same file at once (migrations 0021, 0027)
         Index("uq_import_batch_committed_content", "content_hash", "template", unique=True,
-              sqlite_where=text("status = 'committed'"),
-              postgresql_where=text("status = 'committed'")),
+              sqlite_where=text(f"status IN {IN_PROGRESS_OR_COMMITTED}"),
+              postgresql_where=text(f"status IN {IN_PROGRESS_OR_COMMITTED}")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -85,7 +89,9 @@ class ImportBatch(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     layout: Mapped[str] = mapped_column(String(8))  # wide, long, demo
     valid_rows_only: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(16), default="committed")  # committed, rolled_back
+    #: committed, rolled_back; a long SQLite import is ``loading`` (writing pending facts),
+    #: then ``publishing`` (making them current); ``failed`` when a dead one was undone
+    status: Mapped[str] = mapped_column(String(16), default="committed")
     #: the periods the batch holds facts for (years; 0 for attributes; YYYYMM for months):
     #: which (department, year) a batch covers, so that a count the department reports only
     #: when above zero reads as 0 where it covered the enterprise (facts/rules/absent.yaml)
@@ -102,6 +108,9 @@ class ImportBatch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     rolled_back_at: Mapped[datetime | None] = mapped_column()
     rolled_back_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    #: ``host:pid`` of the process writing a loading/publishing batch, and when it last wrote
+    loader: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
 
 
 class Fact(Base):
