@@ -182,3 +182,19 @@ def test_a_new_process_starts_from_the_snapshot_and_catches_up(engine):
     snapshot_path(engine).write_bytes(b"not a pickle")
     broken = RegistryMatcher(engine)
     assert set(ids(broken.search("achievement", "碳化硅"))) == {first, later}
+
+
+def test_the_server_warms_the_indexes_at_start(engine):
+    """``kechuang.asgi`` runs ``warm`` in the background: afterwards the process's matcher
+    holds every registry and its snapshot is on disk, so no page builds them."""
+    from kechuang.matching.engine import KINDS, snapshot_path, warm
+
+    aid = add(engine, title="锂电池隔膜涂覆")
+    snapshot_path(engine).unlink(missing_ok=True)
+    warm(engine)
+    m = matcher_for(engine)
+    assert set(m.parts) == set(KINDS) and snapshot_path(engine).exists()
+    calls: list[str] = []
+    m.rebuild = lambda *a, **k: calls.append("rebuild")  # type: ignore[method-assign]
+    assert aid in ids(m.search("achievement", "隔膜"))
+    assert calls == []

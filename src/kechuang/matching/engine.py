@@ -411,3 +411,13 @@ def matcher_for(engine: Engine) -> RegistryMatcher:
 def engine_of(session: Session) -> Engine:
     bind = session.get_bind()
     return bind if isinstance(bind, Engine) else bind.engine
+
+
+def warm(engine: Engine) -> None:
+    """Build (or read from the snapshot) the process's matching indexes, then bring them up
+    to date: run in the background when a server starts, so that the first page that ranks
+    matches does not wait for a build of every registry (a minute for the demo county)."""
+    try:
+        matcher_for(engine).sync()
+    except Exception:  # a failed warm-up costs the first search its build, nothing else
+        log.exception("matching indexes not warmed")
