@@ -19,6 +19,7 @@ from rich.console import Console
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from kechuang.auth.actor import Actor
 from kechuang.bootstrap import initialise
 from kechuang.db import unit_of_work
 from kechuang.demo.accounts import PASSWORD
@@ -410,3 +411,30 @@ def test_the_demo_publishes_the_county_points_list_that_pages_read(demo: Engine)
         lines = s.scalar(select(func.count()).select_from(FinanceNeed).where(
             FinanceNeed.status == "open", FinanceNeed.credit_line_wan.is_not(None)))
         assert lines and lines > 0
+
+
+def test_the_demo_assessed_last_year_too_so_the_workbench_shows_the_change(demo: Engine) -> None:
+    """Every built-in policy runs for last year's and this year's evaluation year (oldest
+    first); each run snapshots the tiers, so the director's workbench compares two years.
+    Last year's draft pushes count as sent in their year; this year's wait for review."""
+    from kechuang.models.policy import PolicyRun
+    from kechuang.models.push import PushBatch
+    from kechuang.workbench.service import dashboard
+
+    county = Actor.command_line("320582", "/320000/320500/320582/")
+    with unit_of_work(demo) as s:
+        runs = s.execute(select(PolicyRun.policy_id, PolicyRun.eval_year)
+                         .order_by(PolicyRun.id)).all()
+        by_policy: dict[str, list[int]] = {}
+        for policy, year in runs:
+            by_policy.setdefault(policy, []).append(int(year))
+        assert len(by_policy) >= 9
+        latest = max(y for ys in by_policy.values() for y in ys)
+        for policy, ys in by_policy.items():
+            assert ys[0] == latest - 1 and ys[-1] == latest, policy  # the latest run is this year's
+        board = dashboard(s, county, "zh")
+        assert (board.tier_year, board.tier_prev_year) == (latest, latest - 1)
+        assert board.tiers and all(r.change is not None for r in board.tiers)
+        statuses = dict(s.execute(select(PushBatch.period, PushBatch.status)
+                                  .where(PushBatch.policy_id == "tech_sme")).all())
+        assert statuses == {latest - 1: "sent", latest: "draft"}

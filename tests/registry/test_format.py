@@ -26,6 +26,10 @@ def test_format_value_by_type():
     assert format_value("number", "万元", Decimal("12"), None) == "12.00"
     assert format_value("number", "tce", Decimal("12.50"), None) == "12.5"
     assert format_value("integer", "人", Decimal("1200"), None) == "1,200"
+    # a year is a year, not a count
+    assert format_value("integer", None, Decimal("2026"), None,
+                        metric="tech_sme_registered_year") == "2026"
+    assert format_value("integer", None, Decimal("2026"), None, metric="staff") == "2,026"
     assert format_value("bool", None, None, "true") == "是"
     assert format_value("bool", None, None, "0", "en") == "no"
     assert format_value("enum", None, None, "national_little_giant") == "国家级专精特新“小巨人”"

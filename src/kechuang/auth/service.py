@@ -51,6 +51,12 @@ def token_hash(token: str) -> str:
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
+def region_actor(session: Session, region_code: str) -> Actor:
+    """The command line acting for one region (a county's demo records, a job run for a
+    region): its scope is the region's subtree."""
+    return Actor.command_line(region_code, repo.region_path(session, region_code) or "/")
+
+
 def actor_for_user(user: User, region_path: str, ip: str | None = None,
                    csrf_token: str | None = None) -> Actor:
     return Actor(

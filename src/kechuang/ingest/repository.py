@@ -303,6 +303,10 @@ def unfinished_batches(session: Session) -> list[ImportBatch]:
         ImportBatch.status.in_(("loading", "publishing"))).order_by(ImportBatch.id)))
 
 
+def batch_by_id(session: Session, batch_id: int) -> ImportBatch | None:
+    return session.get(ImportBatch, batch_id)
+
+
 def in_progress_batch(session: Session, digest: str, template: str) -> ImportBatch | None:
     """A loading or publishing batch of the same file content and template."""
     return session.scalar(select(ImportBatch).where(

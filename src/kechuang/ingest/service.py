@@ -178,7 +178,7 @@ def do_import(
                                            checkpoint, progress)
         except BaseException:
             session.rollback()
-            unfinished = session.get(ImportBatch, batch_id)
+            unfinished = repo.batch_by_id(session, batch_id)
             if unfinished is not None and unfinished.status in ("loading", "publishing"):
                 loading.finish_or_undo(session, actor, unfinished, checkpoint)
             raise

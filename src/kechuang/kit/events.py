@@ -32,8 +32,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-# lists first: the demo's published points list is what the later demo subscribers read
-SUBSCRIBER_MODULES = ("kechuang.lists.subscribers", "kechuang.push.subscribers",
+# lists first: the demo's published points list is what the later demo subscribers read;
+# then the demo's policy runs, whose draft pushes the push subscriber reviews
+SUBSCRIBER_MODULES = ("kechuang.lists.subscribers", "kechuang.policy.subscribers",
+                      "kechuang.push.subscribers",
                       "kechuang.tiers.subscribers",
                       "kechuang.carbon.subscribers", "kechuang.monitoring.subscribers",
                       "kechuang.programs.subscribers", "kechuang.finance.subscribers",

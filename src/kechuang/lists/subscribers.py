@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kechuang.auth.actor import Actor
+from kechuang.auth.service import region_actor
 from kechuang.kit.events import subscribe
-from kechuang.lists import repository as repo
 from kechuang.lists.service import do_publish_run
 from kechuang.scoring import service as scoring_service
 
@@ -25,7 +24,7 @@ def on_demo(session: Session, county_code: str, years: list[int], summary: dict[
             **_: Any) -> None:
     """Every demo year is scored and published, oldest first, as the bureau did each year,
     so an enterprise's five-year trend has five points and the latest list is current."""
-    county = Actor.command_line(county_code, repo.region_path(session, county_code))
+    county = region_actor(session, county_code)
     runs = []
     for year in sorted(years):
         run = scoring_service.do_score_run(session, county, DEMO_SYSTEM, year)

@@ -108,13 +108,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "profile.verdict": ("判定", "Verdict"),
     "profile.score": ("得分", "Score"),
     # units of the metric catalogue
-    "profile.unit.wan_yuan": ("万元", "10k yuan"),
-    "profile.unit.persons": ("人", "persons"),
-    "profile.unit.items": ("件", "items"),
-    "profile.unit.tonnes": ("t", "t"),
-    "profile.unit.tce": ("tce", "tce"),
-    "profile.paren_open": ("（", " ("),
-    "profile.paren_close": ("）", ")"),
     "profile.colon": ("：", ": "),
     "profile.list_sep": ("；", "; "),
 }

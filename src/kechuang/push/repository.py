@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.auth.scope import enterprise_visible, region_code_in_scope
 from kechuang.db import is_sqlite
-from kechuang.models import Enterprise, PolicyRun, Region, ScoreResult, ScoringRun
+from kechuang.models import Enterprise, PolicyRun, ScoreResult, ScoringRun
 from kechuang.models.push import PushBatch, PushMessage, PushMute
 from kechuang.policy import service as policy_service
 
@@ -369,6 +369,3 @@ def edit_bodies(session: Session, batch_id: int, edits: dict[int, str]) -> int:
 
 
 
-def region_path(session: Session, code: str) -> str:
-    """The path of a region ("/" when it is unknown: the whole platform)."""
-    return session.scalar(select(Region.path).where(Region.code == code)) or "/"

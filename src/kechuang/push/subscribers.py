@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kechuang.auth.actor import Actor
+from kechuang.auth.service import region_actor
 from kechuang.kit.events import subscribe
-from kechuang.push import repository as repo
 from kechuang.push.service import (
     batches,
     do_push_after_runs,
@@ -32,7 +32,7 @@ def on_scoring_run(session: Session, actor: Actor, run: Any, **_: Any) -> None:
 
 @subscribe("demo.county_loaded")
 def on_demo(session: Session, county_code: str, summary: dict[str, Any], **_: Any) -> None:
-    county = Actor.command_line(county_code, repo.region_path(session, county_code))
+    county = region_actor(session, county_code)
     drafts = batches(session, county, "draft", 1000)
     latest = max((b.period for b in drafts), default=None)
     sent = [do_send_batch(session, county, b.id).id for b in drafts if b.period != latest]

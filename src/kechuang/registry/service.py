@@ -59,10 +59,12 @@ def format_decimal(value: Decimal, min_places: int = 0) -> str:
 
 
 def format_value(value_type: str, unit: str | None, value_num: Decimal | None,
-                 value_text: str | None, locale: str = "zh") -> str:
+                 value_text: str | None, locale: str = "zh", metric: str | None = None) -> str:
     """A fact value as the pages show it: 万元 with two decimals, counts as integers,
-    booleans as 是/否, enumerations by name."""
+    a year as a year (2026, not 2,026), booleans as 是/否, enumerations by name."""
     if value_num is not None:
+        if metric is not None and metric.endswith("_year") and value_num == value_num.to_integral():
+            return str(int(value_num))
         if value_type == "integer":
             return format_decimal(value_num)
         return format_decimal(value_num, 2 if unit == "万元" else 0)
@@ -166,7 +168,8 @@ def _fact_out(r: Any, locale: str) -> FactOut:
     return FactOut(
         metric=r.metric, metric_name=r.name_en if locale == "en" else r.name_zh, unit=r.unit,
         period=r.period, value=r.value_num, value_text=r.value_text,
-        display=format_value(r.value_type, r.unit, r.value_num, r.value_text, locale),
+        display=format_value(r.value_type, r.unit, r.value_num, r.value_text, locale,
+                             metric=r.metric),
         batch_id=r.batch_id, department=r.department_code,
         department_name=r.dept_en if locale == "en" else r.dept_zh,
         batch_filename=r.filename, batch_at=r.batch_at, superseded_by=r.superseded_by,

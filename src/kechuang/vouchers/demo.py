@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from kechuang.auth.actor import Actor
+from kechuang.auth.service import region_actor
 from kechuang.kit.errors import Conflict
 from kechuang.policy import service as policy_service
 from kechuang.vouchers import repository as repo
@@ -43,7 +43,7 @@ MAX_REDEMPTIONS = 60
 def load_demo(session: Session, *, seed: int, county_code: str, today: date) -> dict[str, Any]:
     # the county's own account: its policy run (and so its push batch) is the county's, and
     # the county bureau reviews it
-    cli = Actor.command_line(county_code, repo.region_path(session, county_code) or "/")
+    cli = region_actor(session, county_code)
     r = rules()
     if r.policy not in policy_service.latest_covering_runs(session, cli):
         policy_service.do_run_policies(session, cli, [r.policy], as_of=today)
