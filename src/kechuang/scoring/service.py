@@ -33,7 +33,7 @@ from kechuang.facts import service as facts_service
 from kechuang.kit import audit, events
 from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise
-from kechuang.models.scoring import ScoringRun
+from kechuang.models.scoring import ScoreResult, ScoringRun
 from kechuang.registry.catalogue import metrics_by_code
 from kechuang.scoring import engine
 from kechuang.scoring import expressions as ex
@@ -568,6 +568,11 @@ def latest_run(session: Session, actor: Actor, system_id: str | None = None,
     """The newest run covering ``actor``'s scope (optionally of one system / year /
     published only)."""
     return repo.latest_run(session, actor, system_id, year, published_only)
+
+
+def result_for(session: Session, run_id: int, enterprise_id: int) -> ScoreResult | None:
+    """One enterprise's result in a run (its points, ranks and list tier)."""
+    return repo.result_of(session, run_id, enterprise_id)
 
 
 def run_columns(session: Session, run_id: int, names: list[str]) -> dict[str, np.ndarray]:

@@ -26,3 +26,7 @@ def holds_demo(session: Session) -> bool:
     """Whether ``kechuang init --demo`` wrote into this database (its audit row)."""
     return session.scalar(select(AuditEvent.id).where(AuditEvent.action == "demo.generate")
                           .limit(1)) is not None
+
+
+def enterprise(session: Session, enterprise_id: int) -> Enterprise | None:
+    return session.get(Enterprise, enterprise_id)

@@ -17,6 +17,8 @@ from kechuang.db import unit_of_work
 from kechuang.facts import service as facts_service
 from kechuang.jobs import service as jobs_service
 from kechuang.monitoring import service as monitoring_service
+from kechuang.policy import service as policy_service
+from kechuang.profile import service as profile_service
 from kechuang.push import service as push_service
 from kechuang.scoring import service as scoring_service
 from kechuang.tiers import service as tiers_service
@@ -29,6 +31,8 @@ from kechuang.workbench import repository as repo
 BUCKET_WIDTH = 10
 #: how many runs and jobs the workbench lists
 RECENT = 5
+#: newest messages on an enterprise's home
+RECENT_MESSAGES = 3
 
 
 @dataclass
@@ -131,6 +135,55 @@ class NextStep:
     href: str
     label_key: str
     hint_key: str | None
+
+
+#: verdicts an enterprise can act on: the policies it may apply for now
+ACTIONABLE = ("eligible", "likely")
+
+
+@dataclass
+class EnterpriseHome:
+    """What an enterprise manager sees first: its points and place, the policies it may
+    apply for, and its newest messages."""
+
+    uscc: str
+    name: str
+    run_year: int | None = None
+    system_name: str | None = None
+    points: float | None = None
+    rank: int | None = None
+    ranked: int | None = None
+    percentile: float | None = None
+    previous_points: float | None = None
+    qualifies: list[Any] = field(default_factory=list)
+    policies: int = 0
+    unread: int = 0
+    messages: list[Any] = field(default_factory=list)
+
+
+def enterprise_home(session: Session, actor: Actor) -> EnterpriseHome | None:
+    """The enterprise account's own summary (None for an account without an enterprise)."""
+    if actor.role != "enterprise" or actor.enterprise_id is None:
+        return None
+    e = repo.enterprise(session, actor.enterprise_id)
+    if e is None:
+        return None
+    out = EnterpriseHome(uscc=e.uscc, name=e.name)
+    run, _, _ = profile_service.choose_run(session, actor, e, None)
+    if run is not None:
+        result = scoring_service.result_for(session, run.id, e.id)
+        out.run_year, out.system_name = run.year, run.system_name
+        if result is not None:
+            out.points, out.rank, out.percentile = result.points, result.rank, result.percentile
+            out.previous_points = result.prev_points
+            out.ranked = run.enterprises - run.vetoed
+    views = policy_service.enterprise_policies(session, actor, e.uscc)
+    out.policies = len(views)
+    out.qualifies = [v for v in views if v.verdict in ACTIONABLE]
+    inbox = push_service.inbox(session, actor)
+    out.unread = sum(1 for m in inbox if m.opened_at is None)
+    out.messages = inbox[:RECENT_MESSAGES]
+    return out
 
 
 def next_steps(actor: Any) -> list[NextStep]:

@@ -28,4 +28,5 @@ def home(request: Request, db: DB, actor: CurrentActor):
             else None
         return render(request, "workbench/bureau.html", context)
     context["steps"] = service.next_steps(actor)
+    context["me"] = service.enterprise_home(db, actor)
     return render(request, "workbench/home.html", context)
