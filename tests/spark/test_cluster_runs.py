@@ -118,12 +118,8 @@ def _assert_same_run(engine: Engine, a_id: int, b_id: int) -> None:
     for col in fa.columns:
         if col == "groups":
             for ga, gb in zip(fa[col], fb[col], strict=True):
-                da, db = json.loads(ga), json.loads(gb)
-                assert da.keys() == db.keys()
-                for k in da:
-                    assert (da[k] is None) == (db[k] is None)
-                    if da[k] is not None:
-                        assert abs(da[k] - db[k]) <= TOL * max(1.0, abs(da[k]))
+                _assert_close(ga if isinstance(ga, dict) else json.loads(ga),
+                              gb if isinstance(gb, dict) else json.loads(gb), "groups")
         elif fa[col].dtype.kind == "f" or col in ("points", "percentile", "prev_points"):
             np.testing.assert_allclose(fa[col].astype(float), fb[col].astype(float),
                                        rtol=TOL, atol=TOL, equal_nan=True, err_msg=col)
