@@ -31,8 +31,12 @@ def run_job(session: Session, actor: Actor, params: dict[str, Any],
         # the export reads one snapshot of its own and commits (SQLite cannot turn that
         # read transaction into the run's write transaction once the job's progress wrote)
         bind = session.get_bind()
-        with unit_of_work(bind if isinstance(bind, Engine) else None) as export_session:
-            spark_service.refresh_lake(export_session, actor, lake)
+        db = bind if isinstance(bind, Engine) else None
+        with unit_of_work(db) as export_session:
+            export = spark_service.refresh_lake(export_session, actor, lake)
+        if export.mode != "unchanged":
+            with unit_of_work(db) as record_session:
+                spark_service.do_record_export(record_session, actor, export)
         cluster = connect(master=params.get("spark_master"), remote=params.get("spark_remote"),
                           conf=params.get("spark_conf") or None)
     run = do_score_run(session, actor, str(params["system_id"]),

@@ -201,9 +201,9 @@ def default_lake() -> Path:
 
 def refresh_lake(session: Session, actor: Actor, lake: Path) -> ExportResult:
     """Bring the export in ``lake`` up to date (incremental; ``unchanged`` when nothing
-    was committed since) and record it: what a cluster run does before it reads ``lake``.
-    ``session`` must be fresh (the export opens its snapshot with its first statement)."""
-    result = export_facts(session, actor, lake)
-    if result.mode != "unchanged":
-        do_record_export(session, actor, result)
-    return result
+    was committed since): what a cluster run does before it reads ``lake``. ``session``
+    must be fresh (the export opens its snapshot with its first statement) and is used for
+    nothing else (it streams with a server-side cursor on PostgreSQL): record the export
+    with :func:`do_record_export` in the next unit of work, as ``kechuang export facts``
+    does."""
+    return export_facts(session, actor, lake)
