@@ -377,3 +377,46 @@ def add_demo_value_added(session: Session, *, county_code: str, seed: int,
     """Demo only: monthly value added derived from monthly output (see the repository)."""
     return repo.add_demo_value_added(session, county_code=county_code, seed=seed,
                                      department=department)
+
+
+# --- Parquet export (issue 15) ---
+@dataclass(frozen=True)
+class AbsentCoverage:
+    """What :func:`read_facts` infers from absence, as data a reader of the Parquet export
+    applies itself (the export holds raw facts only): per zero-when-absent yearly metric and
+    year, the regions of the committed batches that covered it (``None`` in the list: a
+    batch without a region, covering everyone; an enterprise is covered when its region
+    code starts with one of them); per none-when-absent attribute, its value and regions."""
+
+    zero: dict[str, dict[int, list[str | None]]]
+    none: dict[str, tuple[str, list[str | None]]]
+
+
+def absent_coverage(session: Session, codes: Iterable[str], years: Iterable[int]
+                    ) -> AbsentCoverage:
+    """The coverage :func:`_fill_absent` applies for ``codes`` over ``years``
+    (``rules/absent.yaml``, the committed batches of the reporting departments)."""
+    wanted = absent_rules()
+    catalogue = metrics_by_code()
+    codes = set(codes)
+    zero = [r.metric for r in wanted.zero_when_absent if r.metric in codes
+            and catalogue[r.metric].period_type == "year"]
+    none = {r.metric: r.value for r in wanted.none_when_absent if r.metric in codes}
+    departments = sorted({d for code in (*zero, *none) for d in catalogue[code].sources})
+    batches = repo.covering_batches(session, departments) if departments else []
+    out_zero: dict[str, dict[int, list[str | None]]] = {}
+    for code in zero:
+        per_year = {int(y): [region for dept, region, periods in batches
+                             if dept in catalogue[code].sources and int(y) in periods]
+                    for y in years}
+        out_zero[code] = {y: held for y, held in per_year.items() if held}
+    out_none = {code: (value, [region for dept, region, periods in batches
+                               if dept in catalogue[code].sources and 0 in periods])
+                for code, value in none.items()}
+    return AbsentCoverage(out_zero, {k: v for k, v in out_none.items() if v[1]})
+
+
+def truth_values() -> dict[str, bool]:
+    """How a yes/no attribute's text reads (lower-cased, stripped): what
+    :func:`read_facts` applies to flag and boolean attributes."""
+    return dict(_TRUTH)

@@ -10,14 +10,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kechuang.auth.actor import Actor
-from kechuang.db import unit_of_work
+from kechuang.db import get_engine, unit_of_work
+from kechuang.jobs import service as jobs
 from kechuang.kit import rules
 from kechuang.kit.cli_output import err_console, fail
 from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.scoring.batch import compute_files, data_columns
 from kechuang.scoring.cases import case_files, run_case_file
 from kechuang.scoring.catalogue import register_file
-from kechuang.scoring.service import do_score_run
+from kechuang.scoring.service import do_score_run, get_run
 from kechuang.scoring.system import load
 
 index_app = typer.Typer(help="综合指数计算 Composite indices (file in, file out).",
@@ -110,6 +111,26 @@ def score(
         str | None, typer.Option("--lists", help="List cut-offs as JSON, e.g. "
                                  '\'{"by": "count", "tiers": [{"code": "lead", "upto": 10}]}\'')
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="duckdb (in process, default) or spark (a cluster: "
+                          "--spark-master or --spark-remote)")
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Standalone master spark://HOST:PORT "
+                                 "(or local[N])")
+    ] = None,
+    spark_remote: Annotated[
+        str | None, typer.Option("--spark-remote", help="Spark Connect server sc://HOST:PORT")
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE "
+                                       "(repeatable)")
+    ] = None,
+    lake: Annotated[
+        Path | None, typer.Option("--lake", help="The Parquet export the cluster reads "
+                                  "(brought up to date first; default: a directory under the "
+                                  "temporary directory)")
+    ] = None,
 ) -> None:
     """Score every enterprise in the database with a system version and store the run."""
     try:
@@ -120,6 +141,14 @@ def score(
                 params = {"lists": json.loads(lists)}
             except ValueError as exc:
                 raise InvalidInput(f"--lists 不是有效的 JSON：{exc}") from exc
+        if engine not in ("duckdb", "spark"):
+            raise InvalidInput(f"未知的引擎 “{engine}”（可选：duckdb、spark）",
+                               f"unknown engine {engine}")
+        if engine == "spark":
+            out = _score_on_cluster(system, year, version, params, spark_master, spark_remote,
+                                    spark_conf, lake)
+            _report(out)
+            return
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
             task = bar.add_task("评分 scoring", total=None)
@@ -134,8 +163,58 @@ def score(
                        run.enterprises, run.vetoed, run.input_hash, list(run.notes))
     except KechuangError as exc:
         raise fail(exc) from exc
+    _report(out)
+
+
+def cluster_params(spark_master: str | None, spark_remote: str | None,
+                   spark_conf: list[str] | None, lake: Path | None) -> dict[str, object]:
+    """The job parameters of a run on a Spark cluster (``--spark-*``, ``--lake``)."""
+    conf: dict[str, str] = {}
+    for item in spark_conf or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InvalidInput(f"--spark-conf 应为 KEY=VALUE，实为 “{item}”",
+                               "--spark-conf must be KEY=VALUE")
+        conf[key.strip()] = value.strip()
+    if bool(spark_master) == bool(spark_remote):
+        raise InvalidInput("--engine spark 需要 --spark-master（spark://主机:端口 或 local[N]）"
+                           "或 --spark-remote（sc://主机:端口）之一",
+                           "--engine spark needs one of --spark-master, --spark-remote")
+    return {"engine": "spark", "spark_master": spark_master, "spark_remote": spark_remote,
+            "spark_conf": conf,
+            "lake": str(lake.expanduser().absolute()) if lake is not None else None}
+
+
+def run_as_job(kind: str, params: dict[str, object]) -> dict[str, object]:
+    """Run a job now in this process and wait for it (a failure leaves a failed job with
+    its reason, and nothing of the work); the job's result, or the error raised."""
+    db = get_engine()
+    jobs.set_background(db, False)
+    with unit_of_work() as session:
+        job_id = jobs.submit(session, Actor.command_line(), kind, params).id
+    job = jobs.execute(db, job_id)
+    if job.status != "done":
+        raise KechuangError(f"任务 #{job_id} 失败：{job.error}",
+                            f"job #{job_id} failed: {job.error}")
+    return dict(job.result or {})
+
+
+def _score_on_cluster(system: str, year: int | None, version: str | None,
+                      params: dict[str, object] | None, spark_master: str | None,
+                      spark_remote: str | None, spark_conf: list[str] | None,
+                      lake: Path | None) -> tuple[object, ...]:
+    job = {"system_id": system, "year": year, "version": version, "parameters": params,
+           **cluster_params(spark_master, spark_remote, spark_conf, lake)}
+    result = run_as_job("scoring.run", job)
+    with unit_of_work() as session:
+        run = get_run(session, Actor.command_line(), int(str(result["run_id"])))
+        return (run.id, run.system_id, run.system_version, run.system_name, run.year,
+                run.enterprises, run.vetoed, run.input_hash, list(run.notes))
+
+
+def _report(out: tuple[object, ...]) -> None:
     run_id, sid, ver, name, yr, n, vetoed, digest, notes = out
-    for note in notes:
+    for note in notes:  # type: ignore[attr-defined]
         err_console.print(f"[yellow]注意[/]：{note}")
     typer.echo(f"评分运行 #{run_id}：{name}（{sid} {ver}），{yr} 年")
     typer.echo(f"企业 {n:,} 家，一票否决 {vetoed:,} 家")

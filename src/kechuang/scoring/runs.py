@@ -9,8 +9,9 @@ Everything here works on whole columns (pandas/NumPy), never per enterprise:
   ``county_code``, ``city_code``, ``province_code`` (via the ``region`` tree).
 - :func:`engine_frame` keeps only the columns the system reads, as numbers (flags 1/0).
 - :func:`input_hash` is a sha256 over the system file's hash, the run parameters and every
-  value of the engine's input, so the same inputs give the same hash and any changed fact
-  changes it.
+  value of the engine's input (column by column, each column digested in blocks of rows so
+  a cluster can digest its partitions where they lie), so the same inputs give the same
+  hash and any changed fact changes it.
 - :func:`places` ranks overall, within industry section, within region and within stage,
   computes percentiles and the percentile (or fixed-count) lists per stage, with veto.
 
@@ -24,7 +25,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,35 @@ def engine_frame(data: pd.DataFrame, system: System) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+# --------------------------------------------------------------------------- engines
+def wide_columns(system: System) -> list[str]:
+    """The columns of the engine's wide result a run stores (unit id first)."""
+    return [system.spec.unit.id, *[f"{p}__{i}" for i in system.indicators
+                                   for p in ("raw", "imp", "trt", "nrm", "w")],
+            *[f"score__{c}" for c in system.order if c in system.groups],
+            *[f"{g}_rank" for g in system.groups],
+            *[f"veto__{v.code}" for v in system.spec.veto]]
+
+
+@dataclass
+class EngineOutput:
+    """What an engine (DuckDB in process, or a Spark cluster) hands to the one function that
+    writes a run (``scoring.service.write_run``): the enterprises in id order, their cohort
+    values in the run year, the input hash, the engine's notes and treatment, and the wide
+    result's columns by name (``columns(names)``, aligned with ``ids``, a few at a time so
+    a cluster's result never comes back whole)."""
+
+    ids: np.ndarray
+    stage: np.ndarray
+    section: np.ndarray
+    region: np.ndarray
+    input_hash: str
+    notes: list[str]
+    treatment: dict[str, Any]
+    columns: Callable[[list[str]], dict[str, np.ndarray]]
+    engine: dict[str, Any] = field(default_factory=dict)
+
+
 # --------------------------------------------------------------------------- hash
 def _column_bytes(values: np.ndarray) -> bytes:
     if values.dtype.kind == "f":
@@ -214,18 +245,51 @@ def _column_bytes(values: np.ndarray) -> bytes:
     return np.ascontiguousarray(codes, dtype="<i8").tobytes() + b"\x1e" + text
 
 
-def input_hash(system_hash: str, parameters: dict[str, Any], frame: pd.DataFrame) -> str:
-    """sha256 over the system file hash, the parameters (canonical JSON) and every input
-    value (column by column in name order; rows in the run's enterprise-then-year order)."""
+#: rows per block of the input hash: a column is digested block by block, so that a run
+#: whose rows arrive in pieces (a Spark cluster, partition by partition) hashes the same bytes
+HASH_BLOCK_ROWS = 1 << 18
+
+
+def block_digest(values: np.ndarray) -> bytes:
+    """The sha256 of one block of one column (:func:`input_hash`)."""
+    return hashlib.sha256(_column_bytes(values)).digest()
+
+
+def column_digest(block_digests: list[bytes]) -> bytes:
+    """The digest of a whole column from its blocks' digests, in row order."""
+    return hashlib.sha256(b"".join(block_digests)).digest()
+
+
+def combine_digests(system_hash: str, parameters: dict[str, Any], rows: int,
+                    columns: dict[str, bytes]) -> str:
+    """The input hash from the column digests (:func:`input_hash`)."""
     digest = hashlib.sha256()
     digest.update(system_hash.encode())
     digest.update(json.dumps(parameters, sort_keys=True, ensure_ascii=False,
                              default=str).encode())
-    digest.update(str(len(frame)).encode())
-    for name in sorted(frame.columns):
+    digest.update(str(rows).encode())
+    for name in sorted(columns):
         digest.update(b"\x00" + name.encode() + b"\x00")
-        digest.update(_column_bytes(frame[name].to_numpy()))
+        digest.update(columns[name])
     return digest.hexdigest()
+
+
+def input_hash(system_hash: str, parameters: dict[str, Any], frame: pd.DataFrame) -> str:
+    """sha256 over the system file hash, the parameters (canonical JSON), the number of rows
+    and, per input column in name order, the column's digest. Rows are in the run's
+    enterprise-then-year order. A column's digest is the sha256 of the sha256s of its blocks
+    of :data:`HASH_BLOCK_ROWS` rows; a block's bytes are its values (float64 little-endian
+    with one canonical NaN, int64, or for text the code of each value among the block's
+    distinct values in order of appearance, then those values). Blocks make the hash
+    composable: a run computed on a Spark cluster digests each block where it lies and
+    gets the same hash as the in-process run, without the whole frame in one place."""
+    n = len(frame)
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        columns[name] = column_digest([block_digest(values[lo:lo + HASH_BLOCK_ROWS])
+                                       for lo in range(0, max(n, 1), HASH_BLOCK_ROWS)])
+    return combine_digests(system_hash, parameters, n, columns)
 
 
 # --------------------------------------------------------------------------- formula years

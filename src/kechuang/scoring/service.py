@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -35,6 +36,7 @@ from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise
 from kechuang.models.scoring import ScoreResult, ScoringRun
 from kechuang.registry.catalogue import metrics_by_code
+from kechuang.scoring import cluster as spark_run
 from kechuang.scoring import engine
 from kechuang.scoring import expressions as ex
 from kechuang.scoring import repository as repo
@@ -88,15 +90,11 @@ def input_codes(system: System, params: dict[str, Any]) -> list[str]:
     return sorted(system.inputs() | {str(params["stage"].get("metric", "revenue"))})
 
 
-def do_score_run(session: Session, actor: Actor, system_id: str, year: int | None = None, *,
-                 version: str | None = None, progress: Progress | None = None,
-                 parameters: dict[str, Any] | None = None,
-                 job_id: int | None = None) -> ScoringRun:
-    """Score the actor's enterprises for ``year`` (default: latest year with data) with a
-    system version; write the run, its results and trace; audit; emit the event."""
-    step = progress or _noop
-    started = datetime.now(UTC)
-    step("加载指标体系 loading the system", 0, STEPS)
+def prepare_run(session: Session, actor: Actor, system_id: str, year: int | None,
+                version: str | None, parameters: dict[str, Any] | None
+                ) -> tuple[System, int, dict[str, Any]]:
+    """The checks and parameters every run starts with, whatever the engine: the system
+    version, the year (default: latest with data) and the run parameters."""
     system = load_system(system_id, version)
     if repo.count_visible_enterprises(session, actor) == 0:
         raise InvalidInput("您的管辖范围内没有任何企业，无法评分",
@@ -114,9 +112,39 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
         hint = f"（最新有数据的年度为 {latest} 年）" if latest else ""
         raise InvalidInput(f"您的管辖范围内 {year} 年没有任何数据，无法评分{hint}",
                            f"no facts for {year} in scope")
-    params = _parameters(year, parameters)
+    return system, year, _parameters(year, parameters)
 
+
+def do_score_run(session: Session, actor: Actor, system_id: str, year: int | None = None, *,
+                 version: str | None = None, progress: Progress | None = None,
+                 parameters: dict[str, Any] | None = None,
+                 job_id: int | None = None, cluster: Any = None,
+                 lake: Path | None = None) -> ScoringRun:
+    """Score the actor's enterprises for ``year`` (default: latest year with data) with a
+    system version; write the run, its results and trace; audit; emit the event.
+
+    ``cluster`` (a :class:`kechuang.spark.cluster.Cluster`) runs the engine on Spark over
+    the Parquet export in ``lake`` (which must hold the current facts: see
+    :mod:`kechuang.scoring.cluster`); the run written is the same as in process."""
+    step = progress or _noop
+    started = datetime.now(UTC)
+    step("加载指标体系 loading the system", 0, STEPS)
+    system, year, params = prepare_run(session, actor, system_id, year, version, parameters)
     step("读取数据 reading facts", 1, STEPS)
+    if cluster is None:
+        out = _in_process(session, actor, system, params, year, step)
+    else:
+        if lake is None:
+            raise InvalidInput("在 Spark 集群上评分需要导出目录 lake", "a cluster run needs a lake")
+        out = spark_run.engine_output(session, actor, system, params, year, cluster, lake,
+                                      input_codes(system, params), step)
+    return write_run(session, actor, system, params, year, out, started=started,
+                     job_id=job_id, step=step)
+
+
+def _in_process(session: Session, actor: Actor, system: System, params: dict[str, Any],
+                year: int, step: Progress) -> R.EngineOutput:
+    """The run's engine in process: facts from the database, DuckDB."""
     data = read_facts(session, actor, params["years"], codes=input_codes(system, params))
     data = R.derive_cohorts(session, data, year, params["stage"], inplace=True)
     frame = R.engine_frame(data, system)
@@ -133,27 +161,43 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
     holder = [frame]
     del frame
     wide, notes, treatment = _compute(system, holder, year)
-
-    step("排名 ranking", 3, STEPS)
     got = wide[system.spec.unit.id].to_numpy(dtype=np.int64)
     order = np.argsort(got, kind="stable")
     if len(got) != len(ids) or not (got[order] == ids).all():
         raise RuntimeError("engine output does not match the enterprises read")
     wide = wide.iloc[order].reset_index(drop=True)
+
+    def columns(names: list[str]) -> dict[str, np.ndarray]:
+        return {n: wide[n].to_numpy() for n in names}
+
+    return R.EngineOutput(ids=ids, stage=cur["stage"], section=cur["industry_section"],
+                          region=cur["region_code"], input_hash=digest, notes=notes,
+                          treatment=treatment, columns=columns, engine={"engine": "duckdb"})
+
+
+def write_run(session: Session, actor: Actor, system: System, params: dict[str, Any],
+              year: int, out: R.EngineOutput, *, started: datetime, job_id: int | None,
+              step: Progress) -> ScoringRun:
+    """Write one run from an engine's output, whatever the engine: places, the run row, the
+    previous run's points, the results (bulk), the trace (a few columns at a time), the
+    audit row (which names the engine) and the ``scoring.run_completed`` event."""
+    step("排名 ranking", 3, STEPS)
+    ids = out.ids
     root = _root(system)
-    points = wide[f"score__{root}"].to_numpy(dtype=np.float64)
-    veto_codes = _veto_text(system, wide)
+    points = out.columns([f"score__{root}"])[f"score__{root}"].astype(np.float64)
+    veto_codes = _veto_text(system, out.columns([f"veto__{v.code}" for v in system.spec.veto]),
+                            len(ids))
     vetoed = veto_codes != ""
-    stage, section, region = cur["stage"], cur["industry_section"], cur["region_code"]
+    stage, section, region = out.stage, out.section, out.region
     pl = R.places(points, vetoed, section, region, stage, params["lists"])
 
     run = ScoringRun(
         system_id=system.id, system_version=system.version, system_name=system.spec.name,
         system_hash=system.sha256, system_source=_source(system), year=year,
-        parameters=params, input_hash=digest, region_code=actor.region_code,
+        parameters=params, input_hash=out.input_hash, region_code=actor.region_code,
         enterprises=len(ids), vetoed=int(vetoed.sum()),
         indicators=list(system.indicators), groups=list(system.groups),
-        notes=notes, treatment=_jsonable(treatment), published=False, job_id=job_id,
+        notes=out.notes, treatment=_jsonable(out.treatment), published=False, job_id=job_id,
         created_by=actor.user_id, actor=actor.username, created_at=started,
     )
     repo.add_run(session, run)
@@ -175,18 +219,20 @@ def do_score_run(session: Session, actor: Actor, system_id: str, year: int | Non
         "list_tier": pl.list_tier,
         "veto": pd.Series(veto_codes, dtype=object).where(vetoed, None).to_numpy(),
         "prev_points": prev_points, "prev_rank": prev_rank,
-        "groups": _groups_json(system, wide),
+        "groups": _groups_json(system, out.columns([f"score__{g}" for g in system.groups]),
+                               len(ids)),
     })
     repo.insert_results(session, run.id, results)
     del results
 
     step("写入明细 writing the trace", 5, STEPS)
-    repo.insert_columns(session, run.id, _trace_arrays(system, wide, ids))
+    for arrays in _trace_arrays(system, out, ids):
+        repo.insert_columns(session, run.id, arrays)
     audit.record(session, actor, "scoring.run", "scoring_run", run.id,
                  after={"system_id": run.system_id, "system_version": run.system_version,
                         "system_hash": run.system_hash, "year": year,
                         "enterprises": run.enterprises, "vetoed": run.vetoed,
-                        "input_hash": digest},
+                        "input_hash": out.input_hash, **out.engine},
                  region_code=actor.region_code)
     events.emit("scoring.run_completed", session=session, actor=actor, run=run)
     step("完成 done", STEPS, STEPS)
@@ -207,13 +253,7 @@ def _compute(system: System, holder: list[pd.DataFrame], year: int
         table = con.create_table("run_input", holder.pop())
         result = engine.compute(system, table, year=year, con=con)
         assert result.wide is not None
-        uid = system.spec.unit.id
-        keep = [uid, *[f"{p}__{i}" for i in system.indicators
-                       for p in ("raw", "imp", "trt", "nrm", "w")],
-                *[f"score__{c}" for c in system.order if c in system.groups],
-                *[f"{g}_rank" for g in system.groups],
-                *[f"veto__{v.code}" for v in system.spec.veto]]
-        wide = result.wide.select(*keep).to_pyarrow().to_pandas()
+        wide = result.wide.select(*R.wide_columns(system)).to_pyarrow().to_pandas()
         return wide, list(result.notes), dict(result.treatment)
     finally:
         con.disconnect()
@@ -226,40 +266,39 @@ def _root(system: System) -> str:
     return roots[0]
 
 
-def _veto_text(system: System, wide: pd.DataFrame) -> np.ndarray:
-    out = pd.Series("", index=wide.index, dtype=object)
+def _veto_text(system: System, cols: dict[str, np.ndarray], n: int) -> np.ndarray:
+    out = pd.Series("", index=range(n), dtype=object)
     for v in system.spec.veto:
-        hit = wide[f"veto__{v.code}"].fillna(False).to_numpy(dtype=bool)
+        hit = pd.Series(cols[f"veto__{v.code}"], dtype=object).fillna(False).to_numpy(dtype=bool)
         out = out.where(~hit, np.where(out == "", v.code, out + ";" + v.code))
     return out.to_numpy(dtype=object)
 
 
-def _groups_json(system: System, wide: pd.DataFrame) -> np.ndarray:
+def _groups_json(system: System, cols: dict[str, np.ndarray], n: int) -> np.ndarray:
     """``{"code": score, …}`` per enterprise, built column-wise (null for missing)."""
-    text = pd.Series("{", index=wide.index, dtype=object)
+    text = pd.Series("{", index=range(n), dtype=object)
     for i, g in enumerate(system.groups):
-        vals = wide[f"score__{g}"].to_numpy(dtype=np.float64)
-        s = pd.Series(np.where(np.isnan(vals), "null", vals.astype(str)), index=wide.index)
+        vals = np.asarray(cols[f"score__{g}"], dtype=np.float64)
+        s = pd.Series(np.where(np.isnan(vals), "null", vals.astype(str)), index=text.index)
         text = text + ("" if i == 0 else ", ") + json.dumps(g) + ": " + s
     return (text + "}").to_numpy(dtype=object)
 
 
-def _trace_arrays(system: System, wide: pd.DataFrame, ids: np.ndarray
-                  ) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {"enterprise_id": ids.astype(np.int64)}
+def _trace_arrays(system: System, out: R.EngineOutput, ids: np.ndarray
+                  ) -> Iterator[dict[str, np.ndarray]]:
+    """The trace columns, an indicator (or the group scores and ranks) at a time."""
+    yield {"enterprise_id": ids.astype(np.int64)}
     for code in system.indicators:
-        f = {p: wide[f"{p}__{code}"].to_numpy(dtype=np.float64)
+        got = out.columns([f"{p}__{code}" for p in ("raw", "imp", "trt", "nrm", "w")])
+        f = {p: np.asarray(got[f"{p}__{code}"], dtype=np.float64)
              for p in ("raw", "imp", "trt", "nrm", "w")}
-        out[f"raw:{code}"] = f["raw"]
-        out[f"imputed:{code}"] = f["imp"]
-        out[f"treated:{code}"] = f["trt"]
-        out[f"normalised:{code}"] = f["nrm"]
-        out[f"weight:{code}"] = f["w"]
-        out[f"contribution:{code}"] = f["nrm"] * f["w"]
+        yield {f"raw:{code}": f["raw"], f"imputed:{code}": f["imp"],
+               f"treated:{code}": f["trt"], f"normalised:{code}": f["nrm"],
+               f"weight:{code}": f["w"], f"contribution:{code}": f["nrm"] * f["w"]}
     for g in system.groups:
-        out[f"score:{g}"] = wide[f"score__{g}"].to_numpy(dtype=np.float64)
-        out[f"rank:{g}"] = wide[f"{g}_rank"].to_numpy(dtype=np.float64)
-    return out
+        got = out.columns([f"score__{g}", f"{g}_rank"])
+        yield {f"score:{g}": np.asarray(got[f"score__{g}"], dtype=np.float64),
+               f"rank:{g}": np.asarray(got[f"{g}_rank"], dtype=np.float64)}
 
 
 def _source(system: System) -> str:

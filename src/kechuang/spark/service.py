@@ -18,6 +18,8 @@ parts cannot express: the export then rewrites everything (a full export, and sa
 
 from __future__ import annotations
 
+import getpass
+import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from kechuang.db import DECIMAL_SCALE, is_sqlite
 from kechuang.kit import audit
 from kechuang.kit.errors import InvalidInput
 from kechuang.spark import engine, lake
+from kechuang.spark import lake as lake_mod
 from kechuang.spark import repository as repo
 
 #: rows per chunk read from the database and written as one Parquet row group
@@ -160,3 +163,47 @@ def do_record_export(session: Session, actor: Actor, result: ExportResult) -> No
                  after={k: v for k, v in result.as_dict().items()
                         if k not in ("files", "supersedes", "batches")}
                  | {"batches": len(result.batches)})
+
+
+def check_current(session: Session, actor: Actor, lake: Path) -> dict[str, Any]:
+    """The manifest of ``lake`` when it holds exactly the current facts a run over the
+    database would read for ``actor`` (its scope, every committed batch); otherwise a clear
+    error saying to export again. A run on a cluster reads the export, so a stale export
+    would give a run that differs from the in-process one."""
+    lake = lake.expanduser().absolute()
+    manifest = lake_mod.load_manifest(lake)
+    if manifest is None:
+        raise InvalidInput(f"--lake {lake}：没有导出数据"
+                           f"（请先运行 kechuang export facts --out {lake}）",
+                           f"--lake {lake}: no export there")
+    if manifest.get("scope") != actor.region_path:
+        raise InvalidInput(f"--lake {lake}：导出的范围 {manifest.get('scope')} 与本次运行的范围 "
+                           f"{actor.region_path} 不同",
+                           f"--lake {lake}: exported for another scope")
+    committed = set(repo.committed_batches(session))
+    exported = {int(b) for b in manifest.get("batches", [])}
+    if committed != exported:
+        raise InvalidInput(f"--lake {lake}：导出不是最新的（数据库已提交的批次与导出不同），"
+                           f"请先更新导出（kechuang export facts --out {lake}）",
+                           f"--lake {lake}: the export is out of date; export again")
+    return manifest
+
+
+def default_lake() -> Path:
+    """Where a cluster run exports when no ``--lake`` is given: a directory under the
+    system's temporary directory, kept between runs so the next export is incremental."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        who = "kechuang"
+    return Path(tempfile.gettempdir()) / f"kechuang-lake-{who}"
+
+
+def refresh_lake(session: Session, actor: Actor, lake: Path) -> ExportResult:
+    """Bring the export in ``lake`` up to date (incremental; ``unchanged`` when nothing
+    was committed since): what a cluster run does before it reads ``lake``. ``session``
+    must be fresh (the export opens its snapshot with its first statement) and is used for
+    nothing else (it streams with a server-side cursor on PostgreSQL): record the export
+    with :func:`do_record_export` in the next unit of work, as ``kechuang export facts``
+    does."""
+    return export_facts(session, actor, lake)

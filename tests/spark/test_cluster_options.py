@@ -1,0 +1,59 @@
+"""The options of a run on a Spark cluster, checked before anything runs (no JVM needed):
+an unknown engine, no or two cluster addresses, a malformed --spark-conf, and the
+composable input hash both engines share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from kechuang.cli import app
+from kechuang.scoring import runs as R
+from kechuang.spark.cluster import ClusterError, connect
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--engine", "flink"], "未知的引擎"),
+    (["--engine", "spark"], "--spark-master"),
+    (["--engine", "spark", "--spark-master", "local[1]", "--spark-remote", "sc://h:1"],
+     "之一"),
+    (["--engine", "spark", "--spark-master", "local[1]", "--spark-conf", "novalue"],
+     "KEY=VALUE"),
+])
+def test_bad_cluster_options_fail_in_chinese(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["score", "--system", "torch-points", *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+
+
+def test_a_master_that_does_not_listen_is_a_cluster_error() -> None:
+    with pytest.raises(ClusterError) as err:
+        connect(master="spark://127.0.0.1:9")
+    assert "无法连接 Spark 主节点" in err.value.message_zh
+
+
+def test_input_hash_is_the_combination_of_block_digests() -> None:
+    """What a cluster computes (a digest per block of rows, combined on the driver) is the
+    in-process hash, also across block boundaries and for text columns."""
+    n = R.HASH_BLOCK_ROWS + 5
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({
+        "uscc": np.array([f"U{i % 7}" for i in range(n)], dtype=object),
+        "year": np.arange(n, dtype=np.int64),
+        "x": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+    })
+    params = {"year": 2024}
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        blocks = [R.block_digest(values[:R.HASH_BLOCK_ROWS]),
+                  R.block_digest(values[R.HASH_BLOCK_ROWS:])]
+        columns[name] = R.column_digest(blocks)
+    assert R.combine_digests("sys", params, n, columns) == R.input_hash("sys", params, frame)
+    changed = frame.copy()
+    changed.loc[n - 1, "x"] = 0.5
+    assert R.input_hash("sys", params, changed) != R.input_hash("sys", params, frame)
