@@ -177,6 +177,7 @@ def main() -> None:
                    f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
         "disk_free_gib_before": round(shutil.disk_usage(work).free / 2**30, 1),
     }
+    ok = False
     try:
         if not (args.reuse_db and db.exists()):
             source = args.source
@@ -188,9 +189,13 @@ def main() -> None:
             report["build"] = build(source, db, args.facts)
             report["build"]["uptime"] = _uptime()
         report["export"] = export(db, work / "lake")
+        ok = True
     finally:
-        if not args.keep:
+        # a failed export keeps the database (hours to rebuild): rerun with --reuse-db
+        if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        elif not ok:
+            print(f"kept {work} for --reuse-db", file=sys.stderr)
     json.dump(report, sys.stdout, ensure_ascii=False, indent=1)
     print()
 
