@@ -146,6 +146,8 @@ def test_scoring_run_on_the_cluster_equals_the_in_process_run(
     with unit_of_work(county) as s:
         job_id = jobs.submit(s, CLI, "scoring.run", {
             "system_id": SYSTEM, "engine": "spark", "spark_master": cluster.master,
+            # a county of 60: two partitions per shuffle, not eight (each is a task)
+            "spark_conf": {"spark.sql.shuffle.partitions": "2"},
             "lake": str(out)}).id
     job = jobs.execute(county, job_id)
     assert job.status == "done", job.error

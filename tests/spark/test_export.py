@@ -350,3 +350,20 @@ def test_an_import_committed_during_the_export_waits_for_the_next(
     assert len(lake.read_current(out)) == 6
     assert lake.read_current(out, "attributes").column("value_text").to_pylist() == [
         "provincial"]
+
+
+def test_the_full_export_streams_without_sorting_the_facts(engine: Engine) -> None:
+    """SQLite's plan of the export statement reads the index in its own order: no temporary
+    B-tree for ORDER BY (which held the whole result in memory before the first row)."""
+    if engine.url.get_backend_name() != "sqlite":
+        pytest.skip("the query plan checked is SQLite's")
+    from kechuang.spark import repository as spark_repo
+
+    with unit_of_work(engine) as s:
+        for batch_ids in (None, [1, 2]):
+            stmt = spark_repo.facts_statement(s, CLI, batch_ids, attributes=False)
+            compiled = stmt.compile(dialect=s.get_bind().dialect,
+                                    compile_kwargs={"literal_binds": True})
+            plan = " | ".join(str(r[-1]) for r in s.connection().exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}"))
+            assert "TEMP B-TREE" not in plan, plan

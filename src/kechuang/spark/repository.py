@@ -77,16 +77,9 @@ def _fact_scope(actor: Actor) -> list[ColumnElement[bool]]:
     return [Fact.enterprise_id.in_(select(Enterprise.id).where(enterprise_visible(actor)))]
 
 
-def stream_facts(session: Session, actor: Actor, batch_ids: Sequence[int] | None, *,
-                 attributes: bool, chunk: int) -> Iterator[Sequence[Any]]:
-    """Current facts, ``chunk`` rows at a time, as tuples (fact id, enterprise id, uscc,
-    metric id, period, scaled value or None, value_text, batch id). ``attributes``: the
-    attribute facts (period 0), else every other period (years, months).
-
-    ``batch_ids`` None: every committed batch, in fact-id order (a scan of the table);
-    otherwise only the facts of those batches, in (batch, fact id) order — the order of the
-    index ``ix_fact_batch``, so an incremental export reads only the new batches' rows.
-    """
+def facts_statement(session: Session, actor: Actor, batch_ids: Sequence[int] | None, *,
+                    attributes: bool) -> Any:
+    """The statement :func:`stream_facts` streams (module docstring of ``stream_facts``)."""
     sqlite = is_sqlite(session)
     committed = select(ImportBatch.id).where(ImportBatch.status == "committed")
     stmt = (select(Fact.id, Fact.enterprise_id, Enterprise.uscc, Fact.metric_id, Fact.period,
@@ -94,13 +87,27 @@ def stream_facts(session: Session, actor: Actor, batch_ids: Sequence[int] | None
             .join(Enterprise, Enterprise.id == Fact.enterprise_id)
             .where(Fact.is_current.is_(True),
                    Fact.period == 0 if attributes else Fact.period != 0, *_fact_scope(actor)))
-    if batch_ids is None:
-        stmt = stmt.where(Fact.batch_id.in_(committed)).order_by(Fact.id)
-    else:
-        stmt = (stmt.where(Fact.batch_id.in_([int(b) for b in batch_ids]),
-                           Fact.batch_id.in_(committed))
-                .order_by(Fact.batch_id, Fact.id))
-    yield from _partitions(session, stmt, chunk)
+    if batch_ids is not None:
+        stmt = stmt.where(Fact.batch_id.in_([int(b) for b in batch_ids]))
+    # (batch, fact id) is the order of the index ix_fact_batch (its keys end with the row
+    # id), through which both databases read the committed batches' rows: rows come out in
+    # the index's order, so nothing is sorted. Ordered by fact id alone, SQLite sorted the
+    # whole result in memory before the first row (4.8 GB and killed at 62 million facts).
+    return stmt.where(Fact.batch_id.in_(committed)).order_by(Fact.batch_id, Fact.id)
+
+
+def stream_facts(session: Session, actor: Actor, batch_ids: Sequence[int] | None, *,
+                 attributes: bool, chunk: int) -> Iterator[Sequence[Any]]:
+    """Current facts, ``chunk`` rows at a time, as tuples (fact id, enterprise id, uscc,
+    metric id, period, scaled value or None, value_text, batch id). ``attributes``: the
+    attribute facts (period 0), else every other period (years, months).
+
+    ``batch_ids`` None: every committed batch; otherwise only the facts of those batches
+    (an incremental export reads only the new batches' rows). Always in (batch, fact id)
+    order, the order of the index ``ix_fact_batch``: streamed, never sorted as a whole.
+    """
+    yield from _partitions(session, facts_statement(session, actor, batch_ids,
+                                                    attributes=attributes), chunk)
 
 
 def stream_enterprises(session: Session, actor: Actor, *, chunk: int
