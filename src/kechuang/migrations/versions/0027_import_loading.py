@@ -32,10 +32,11 @@ _NEW = "status IN ('committed', 'loading', 'publishing')"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('import_batch') as batch:
-        batch.add_column(sa.Column('loader', sa.String(length=128), nullable=True))
-        batch.add_column(sa.Column('heartbeat_at', kechuang.models.base.UTCDateTime(timezone=True),
-                                   nullable=True))
+    # plain ADD / DROP COLUMN (SQLite ≥ 3.35 has both): a batch-mode table copy would drop
+    # import_batch, which the facts reference (as in 0020)
+    op.add_column('import_batch', sa.Column('loader', sa.String(length=128), nullable=True))
+    op.add_column('import_batch', sa.Column(
+        'heartbeat_at', kechuang.models.base.UTCDateTime(timezone=True), nullable=True))
     op.drop_index("uq_import_batch_committed_content", table_name="import_batch")
     op.create_index("uq_import_batch_committed_content", "import_batch",
                     ["content_hash", "template"], unique=True,
@@ -47,6 +48,5 @@ def downgrade() -> None:
     op.create_index("uq_import_batch_committed_content", "import_batch",
                     ["content_hash", "template"], unique=True,
                     sqlite_where=sa.text(_OLD), postgresql_where=sa.text(_OLD))
-    with op.batch_alter_table('import_batch') as batch:
-        batch.drop_column('heartbeat_at')
-        batch.drop_column('loader')
+    op.execute("ALTER TABLE import_batch DROP COLUMN heartbeat_at")
+    op.execute("ALTER TABLE import_batch DROP COLUMN loader")
