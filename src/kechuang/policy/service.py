@@ -315,18 +315,31 @@ def enterprise_policies(session: Session, actor: Actor, uscc: str) -> list[Enter
     the page says the sentences follow the current data.
     """
     e = _visible_enterprise(session, actor, uscc)
-    latest = {run.policy_id: (result, run)
-              for result, run in repo.latest_enterprise_results(session, e.id)}
     policies = builtin_policies()
     inputs: dict[date, Any] = {}
     out = []
-    for policy_id, (result, run) in sorted(latest.items()):
-        lp = policies.get(policy_id)
-        view = _view(result, run, lp)
+    for result, run, view in _latest_views(session, e, policies):
+        lp = policies.get(run.policy_id)
         if lp is not None and result.failed:
             _add_gaps(session, actor, e, lp, result, run, view, inputs)
         out.append(view)
     return out
+
+
+def enterprise_verdicts(session: Session, actor: Actor, uscc: str) -> list[EnterprisePolicy]:
+    """The latest verdict of every policy for one enterprise, as stored by its run: what
+    :func:`enterprise_policies` gives without the gap sentences (which read the inputs again
+    and evaluate them) — for summaries such as the enterprise's home."""
+    e = _visible_enterprise(session, actor, uscc)
+    return [view for _, _, view in _latest_views(session, e, builtin_policies())]
+
+
+def _latest_views(session: Session, e: Enterprise, policies: dict[str, LoadedPolicy]
+                  ) -> list[tuple[StoredResult, PolicyRun, EnterprisePolicy]]:
+    latest = {run.policy_id: (result, run)
+              for result, run in repo.latest_enterprise_results(session, e.id)}
+    return [(result, run, _view(result, run, policies.get(policy_id)))
+            for policy_id, (result, run) in sorted(latest.items())]
 
 
 def _view(result: StoredResult, run: PolicyRun, lp: LoadedPolicy | None) -> EnterprisePolicy:

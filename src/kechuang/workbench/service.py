@@ -177,7 +177,7 @@ def enterprise_home(session: Session, actor: Actor) -> EnterpriseHome | None:
             out.points, out.rank, out.percentile = result.points, result.rank, result.percentile
             out.previous_points = result.prev_points
             out.ranked = run.enterprises - run.vetoed
-    views = policy_service.enterprise_policies(session, actor, e.uscc)
+    views = policy_service.enterprise_verdicts(session, actor, e.uscc)
     out.policies = len(views)
     out.qualifies = [v for v in views if v.verdict in ACTIONABLE]
     inbox = push_service.inbox(session, actor)
