@@ -34,6 +34,7 @@ def test_the_enterprise_sees_its_points_policies_and_messages(
     english = client.get("/").text
     assert "My innovation points" in english and "Rank " in english
     assert "我的创新积分" not in english
+    assert "（示例政策）" not in _section(english, "eh-policies")  # the policies' English names
 
 
 def test_without_runs_the_enterprise_is_told_so(

@@ -266,6 +266,7 @@ class EnterprisePolicy:
     leaves: list[LeafView] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     note: str | None = None
+    policy_name_en: str | None = None  # the policy file's English name, for English pages
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -350,6 +351,7 @@ def _view(result: StoredResult, run: PolicyRun, lp: LoadedPolicy | None) -> Ente
                        leaf.id in failed) for leaf in (lp.leaves if lp else [])]
     view = EnterprisePolicy(
         policy_id=run.policy_id, policy_name=run.policy_name,
+        policy_name_en=lp.policy.name_en if lp else None,
         document=doc.number if doc else "", document_title=doc.title if doc else "",
         article=doc.article if doc else None, run_id=run.id, as_of=run.as_of,
         eval_year=run.eval_year, run_at=run.created_at, verdict=result.verdict,
