@@ -1,8 +1,11 @@
 """The options of a run on a Spark cluster, checked before anything runs (no JVM needed):
-an unknown engine, no or two cluster addresses, a malformed --spark-conf, and the
-composable input hash both engines share."""
+an unknown engine, no or two cluster addresses, a malformed --spark-conf or --spark-remote,
+a master or Connect server that does not listen, and the composable input hash both
+engines share."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -10,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from kechuang.cli import app
+from kechuang.kit.errors import InvalidInput
 from kechuang.scoring import runs as R
-from kechuang.spark.cluster import ClusterError, connect
+from kechuang.spark.cluster import ClusterError, connect, free_port
 
 runner = CliRunner()
 
@@ -34,6 +38,20 @@ def test_a_master_that_does_not_listen_is_a_cluster_error() -> None:
     with pytest.raises(ClusterError) as err:
         connect(master="spark://127.0.0.1:9")
     assert "无法连接 Spark 主节点" in err.value.message_zh
+
+
+def test_a_connect_server_that_does_not_listen_is_a_cluster_error() -> None:
+    """Checked before the Connect client starts (it would retry for minutes)."""
+    with pytest.raises(ClusterError) as err:
+        connect(remote=f"sc://127.0.0.1:{free_port()}")
+    assert "无法连接 Spark Connect 服务" in err.value.message_zh
+    assert "SPARK_CONNECT_MODE_ENABLED" not in os.environ  # a classic session can follow
+
+
+def test_a_malformed_remote_fails_in_chinese() -> None:
+    with pytest.raises(InvalidInput) as err:
+        connect(remote="spark://127.0.0.1:7077")
+    assert "sc://" in err.value.message_zh
 
 
 def test_input_hash_is_the_combination_of_block_digests() -> None:

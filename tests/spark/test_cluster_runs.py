@@ -16,22 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from kechuang.auth.actor import Actor
 from kechuang.bootstrap import initialise
 from kechuang.db import unit_of_work
 from kechuang.jobs import service as jobs
 from kechuang.kit.errors import InvalidInput
 from kechuang.models import AuditEvent, Job
-from kechuang.models.scoring import ScoreResult, ScoringRun
-from kechuang.scoring import repository as scoring_repo
 from kechuang.scoring.service import do_score_run
 from kechuang.spark import service as spark_service
 from kechuang.spark.cluster import ClusterError, LocalCluster, connect, stop_all
+from tests.spark._compare import CLI, SYSTEM, assert_same_run, count_runs
 
 pytestmark = [
     pytest.mark.jvm,
@@ -39,10 +35,6 @@ pytestmark = [
                        reason="a standalone Spark cluster (JVM, minutes) runs with "
                               "KECHUANG_TEST_SPARK=1"),
 ]
-
-CLI = Actor.command_line()
-SYSTEM = "torch-points"
-TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
@@ -73,69 +65,6 @@ def lake(county: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _run_frames(engine: Engine, run_id: int) -> tuple[ScoringRun, pd.DataFrame,
-                                                        dict[str, np.ndarray]]:
-    with unit_of_work(engine) as s:
-        run = s.get(ScoringRun, run_id)
-        assert run is not None
-        s.expunge(run)
-        rows = s.execute(select(ScoreResult).where(ScoreResult.run_id == run_id)
-                         .order_by(ScoreResult.enterprise_id)).scalars().all()
-        cols = [c.name for c in ScoreResult.__table__.columns if c.name not in ("id", "run_id")]
-        frame = pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows])
-        names = [n for (n,) in s.execute(select(scoring_repo.ScoreColumn.name).where(
-            scoring_repo.ScoreColumn.run_id == run_id))]
-        trace = scoring_repo.run_columns(s, run_id, names)
-    return run, frame, trace
-
-
-def _assert_close(a: Any, b: Any, where: str) -> None:
-    """Equal, numbers to :data:`TOL` (a sum over a cluster's partitions may differ from the
-    in-process one in the last bits)."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), where
-        for k in a:
-            _assert_close(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_close(x, y, f"{where}[{i}]")
-    elif isinstance(a, float) and not isinstance(a, bool):
-        assert isinstance(b, float | int), where
-        assert abs(a - b) <= TOL * max(1.0, abs(a)), f"{where}: {a} != {b}"
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
-def _assert_same_run(engine: Engine, a_id: int, b_id: int) -> None:
-    a, fa, ta = _run_frames(engine, a_id)
-    b, fb, tb = _run_frames(engine, b_id)
-    assert a.input_hash == b.input_hash
-    assert (a.enterprises, a.vetoed, a.notes, a.indicators, a.groups) == (
-        b.enterprises, b.vetoed, b.notes, b.indicators, b.groups)
-    _assert_close(a.treatment, b.treatment, "treatment")
-    assert len(fa) == a.enterprises > 0
-    for col in fa.columns:
-        if col == "groups":
-            for ga, gb in zip(fa[col], fb[col], strict=True):
-                _assert_close(ga if isinstance(ga, dict) else json.loads(ga),
-                              gb if isinstance(gb, dict) else json.loads(gb), "groups")
-        elif fa[col].dtype.kind == "f" or col in ("points", "percentile", "prev_points"):
-            np.testing.assert_allclose(fa[col].astype(float), fb[col].astype(float),
-                                       rtol=TOL, atol=TOL, equal_nan=True, err_msg=col)
-        else:
-            assert fa[col].tolist() == fb[col].tolist(), col
-    assert ta.keys() == tb.keys()
-    for name in ta:
-        np.testing.assert_allclose(ta[name], tb[name], rtol=TOL, atol=TOL, equal_nan=True,
-                                   err_msg=name)
-
-
-def _runs(engine: Engine) -> int:
-    with unit_of_work(engine) as s:
-        return int(s.scalar(select(func.count()).select_from(ScoringRun)) or 0)
-
-
 def test_scoring_run_on_the_cluster_equals_the_in_process_run(
         county: Engine, cluster: LocalCluster, tmp_path: Path) -> None:
     """Through the job kind, as the command and the page run it: the export is made first
@@ -153,7 +82,7 @@ def test_scoring_run_on_the_cluster_equals_the_in_process_run(
     assert job.status == "done", job.error
     assert (out / "_manifest.json").exists()
     remote = int(job.result["run_id"])
-    _assert_same_run(county, local, remote)
+    assert_same_run(county, local, remote)
     with unit_of_work(county) as s:
         audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "scoring.run",
                                                    AuditEvent.object_id == str(remote))).one()
@@ -163,7 +92,7 @@ def test_scoring_run_on_the_cluster_equals_the_in_process_run(
 
 def test_unreachable_master_fails_the_job_and_writes_no_run(county: Engine,
                                                            lake: Path) -> None:
-    before = _runs(county)
+    before = count_runs(county)
     with unit_of_work(county) as s:
         job_id = jobs.submit(s, CLI, "scoring.run", {
             "system_id": SYSTEM, "engine": "spark", "spark_master": "spark://127.0.0.1:9",
@@ -171,7 +100,7 @@ def test_unreachable_master_fails_the_job_and_writes_no_run(county: Engine,
     job = jobs.execute(county, job_id)
     assert job.status == "failed"
     assert "无法连接 Spark 主节点" in (job.error or "")
-    assert _runs(county) == before
+    assert count_runs(county) == before
 
 
 def test_failing_executor_raises_cluster_error_and_writes_no_run(
@@ -181,12 +110,12 @@ def test_failing_executor_raises_cluster_error_and_writes_no_run(
     manifest = json.loads((broken / "_manifest.json").read_text(encoding="utf-8"))
     for rel in manifest["files"]["facts"]:
         (broken / rel).write_bytes(b"not parquet")  # every task reading facts fails
-    before = _runs(county)
+    before = count_runs(county)
     spark = connect(master=cluster.master)
     with pytest.raises(ClusterError) as err, unit_of_work(county) as s:
         do_score_run(s, CLI, SYSTEM, cluster=spark, lake=broken)
     assert "Spark 集群" in err.value.message_zh and "未写入任何结果" in err.value.message_zh
-    assert _runs(county) == before
+    assert count_runs(county) == before
     with unit_of_work(county) as s:
         assert s.scalar(select(func.count()).select_from(Job).where(
             Job.status == "running")) == 0

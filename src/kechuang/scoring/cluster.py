@@ -10,7 +10,8 @@ export instead of the database and on Spark instead of DuckDB:
    (:func:`kechuang.scoring.runs.input_hash` defines the blocks), equal to the in-process
    run's hash on the same data;
 3. :func:`kechuang.scoring.engine.compute`, the same Ibis definitions, on the ibis pyspark
-   backend; the wide result is cached on the cluster and counted before anything is written;
+   backend (over a classic or a Spark Connect session); the wide result is cached (over
+   Connect: checkpointed) on the cluster and counted before anything is written;
 4. the result's columns come back a few at a time (``EngineOutput.columns``), so the driver
    never holds the wide result.
 
@@ -162,7 +163,12 @@ def score_lake(system: System, lake: Path, year: int, cluster: Cluster, *,
         result = engine.compute(system, cluster.con.table(view), year=year, con=cluster.con)
         assert result.wide is not None
         expr = result.wide.select(*R.wide_columns(system))
-        wide = cluster.con.raw_sql(cluster.con.compile(expr)).cache()
+        wide = cluster.con.raw_sql(cluster.con.compile(expr))
+        # classic: the analysed plan holds the engine's cached stages themselves. Spark
+        # Connect: the query stays SQL text, analysed again at every use, over the temporary
+        # views of those stages (and ``view``), which Ibis drops once the engine's
+        # expressions are gone — keep the rows, not the query
+        wide = wide.localCheckpoint() if cluster.remote else wide.cache()
         n = wide.count()  # everything computed before the first write
         ids = cur["enterprise_id"].astype(np.int64)
         if n != len(ids):

@@ -2,11 +2,16 @@
 
 ``connect(master=…)`` starts a driver against a standalone master (``spark://host:port``)
 or in process (``local[2]``); ``connect(remote=…)`` talks to a Spark Connect server
-(``sc://host:port``; needs the ``pyspark[connect]`` client libraries). One session is kept
-per process and reused while the same cluster is asked for. Every failure of the cluster
-(unreachable master, an executor task that fails, a lost connection) is raised as
+(``sc://host:port``; needs the Spark Connect client libraries of the ``spark`` extra): the
+driver is then the server, this process only a client. One session is kept per process and
+reused while the same cluster is asked for. Every failure of the cluster (unreachable
+master or server, an executor task that fails, a lost connection) is raised as
 :class:`ClusterError` with a Chinese message, so a run fails as a whole and the job that
 ran it records why.
+
+:class:`LocalCluster` (a standalone master and workers) and :class:`LocalConnectServer` (a
+Spark Connect server) start a cluster from the pyspark package as separate processes, for
+the tests, the benchmarks and a single machine.
 """
 
 from __future__ import annotations
@@ -64,32 +69,47 @@ class Cluster:
     where: str  # the master or remote URL
 
     @property
+    def remote(self) -> bool:
+        """A Spark Connect session (no SparkContext, no JVM in this process)."""
+        return self.where.startswith("sc://")
+
+    @property
     def parallelism(self) -> int:
-        try:
-            return max(int(self.session.sparkContext.defaultParallelism), 1)
-        except Exception:  # Spark Connect has no SparkContext
+        if self.remote:  # Spark Connect has no SparkContext
             return max(int(self.session.conf.get("spark.sql.shuffle.partitions", "8")), 1)
+        return max(int(self.session.sparkContext.defaultParallelism), 1)
 
 
 _active: dict[str, Any] = {}
+#: the variable pyspark sets when it opens a Connect session: while it is set, pyspark's
+#: functions build Connect columns, and a classic session cannot start in this process
+_CONNECT_MODE = "SPARK_CONNECT_MODE_ENABLED"
+#: the default port of a Spark Connect server (``spark.connect.grpc.binding.port``)
+CONNECT_PORT = 15002
 
 
-def _check_reachable(master: str) -> None:
-    """Fail fast, with a clear message, when a standalone master does not listen."""
-    url = urlparse(master)
-    if url.scheme != "spark":
+def _check_reachable(url_text: str) -> None:
+    """Fail fast, with a clear message, when a standalone master (``spark://``) or a Spark
+    Connect server (``sc://``) does not listen: a Connect client would otherwise retry
+    for minutes, a driver try to register three times 20 seconds."""
+    url = urlparse(url_text)
+    if url.scheme == "spark":
+        default, what_zh, what = 7077, "Spark 主节点", "the Spark master"
+    elif url.scheme == "sc":
+        default, what_zh, what = CONNECT_PORT, "Spark Connect 服务", "the Spark Connect server"
+    else:
         return
     for hostport in (url.netloc or "").split(","):
-        host, _, port = hostport.rpartition(":")
+        host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
         try:
-            with socket.create_connection((host or "localhost", int(port or 7077)),
+            with socket.create_connection((host or "localhost", int(port or default)),
                                           timeout=CONNECT_TIMEOUT):
                 return
         except (OSError, ValueError):
             continue
-    raise ClusterError(f"无法连接 Spark 主节点 {master}（{CONNECT_TIMEOUT:g} 秒内无响应）；"
+    raise ClusterError(f"无法连接 {what_zh} {url_text}（{CONNECT_TIMEOUT:g} 秒内无响应）；"
                        "请检查地址、端口和防火墙",
-                       f"cannot reach the Spark master {master}")
+                       f"cannot reach {what} {url_text}")
 
 
 def _key(master: str | None, remote: str | None, conf: dict[str, str]) -> str:
@@ -108,7 +128,10 @@ def connect(*, master: str | None = None, remote: str | None = None,
     if master and not (master.startswith(("spark://", "local", "yarn", "k8s://"))):
         raise InvalidInput(f"--spark-master 应为 spark://主机:端口（或 local[N]），实为 “{master}”",
                            "--spark-master must be spark://host:port")
-    settings = {**DEFAULT_CONF, **(conf or {})}
+    # over Spark Connect the session can set SQL settings only; the server's static ones
+    # (UI, task retries, …) are the server's own (``LocalConnectServer`` passes them)
+    defaults = {k: v for k, v in DEFAULT_CONF.items() if not remote or k.startswith("spark.sql.")}
+    settings = {**defaults, **(conf or {})}
     key = _key(master, remote, settings)
     if key in _active:
         return _active[key]
@@ -124,8 +147,12 @@ def connect(*, master: str | None = None, remote: str | None = None,
             import pyspark.sql.connect.session  # noqa: F401 - the Connect client's libraries
         except ImportError as exc:
             raise ClusterError(f"Spark Connect 需要 pyspark 的 connect 依赖（pip install "
-                               f"'pyspark[connect]'）：{exc}",
-                               "Spark Connect needs pyspark[connect]") from exc
+                               f"'kechuang[spark]'）：{exc}",
+                               "Spark Connect needs the client libraries of kechuang[spark]"
+                               ) from exc
+        _check_reachable(remote)
+        # where the server's Python workers import kechuang from is the server's setting
+        # (LocalConnectServer, or the managed cluster's), not the client's
         builder = builder.remote(remote)
     else:
         assert master is not None
@@ -138,29 +165,40 @@ def connect(*, master: str | None = None, remote: str | None = None,
         os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
         # executors import kechuang (hashing blocks, evaluating policies): from where the
         # driver imports it, unless the cluster's environment is configured
-        settings.setdefault("spark.executorEnv.PYTHONPATH", os.pathsep.join(
-            p for p in (str(Path(__file__).resolve().parents[2]),
-                        os.environ.get("PYTHONPATH", "")) if p))
+        settings.setdefault("spark.executorEnv.PYTHONPATH", worker_pythonpath())
         settings.setdefault("spark.sql.warehouse.dir",
                             tempfile.mkdtemp(prefix="kechuang-spark-warehouse-"))
     for k, v in settings.items():
         builder = builder.config(k, v)
-    with cluster_errors(master or remote or ""):
-        session = builder.getOrCreate()
-        if not remote:
-            session.sparkContext.setLogLevel("ERROR")
-        con = ibis.pyspark.connect(session)
+    try:
+        with cluster_errors(master or remote or ""):
+            session = builder.getOrCreate()
+            if not remote:  # a Connect server's log level is the server's
+                session.sparkContext.setLogLevel("ERROR")
+            con = ibis.pyspark.connect(session)
+    except Exception:
+        if remote:
+            os.environ.pop(_CONNECT_MODE, None)
+        raise
     cluster = Cluster(session=session, con=con, where=str(master or remote))
     _active[key] = cluster
     return cluster
 
 
 def stop_all() -> None:
-    """Stop the session this process holds (if any)."""
+    """Stop the session this process holds (if any). After a Spark Connect session, the
+    process is a classic pyspark process again (a later ``connect(master=…)`` works)."""
     for key in list(_active):
         cluster = _active.pop(key)
+        # Ibis drops a cached stage's temporary view when its expression is collected, at
+        # the latest when the interpreter exits: release them while the session lives
+        for entry in list(getattr(cluster.con, "_cache_name_to_entry", {}).values()):
+            with contextlib.suppress(Exception):
+                entry.finalizer()
         with contextlib.suppress(Exception):
             cluster.session.stop()
+        if cluster.remote:
+            os.environ.pop(_CONNECT_MODE, None)
 
 
 def _is_cluster_failure(exc: BaseException) -> bool:
@@ -283,6 +321,99 @@ class LocalCluster:
         self.processes.clear()
 
     def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+#: the main class ``sbin/start-connect-server.sh`` submits (its jar ships in pyspark/jars)
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def worker_pythonpath() -> str:
+    """Where a Python worker of the cluster imports kechuang from when the cluster runs
+    on this machine: the directory this process imports it from, then ``$PYTHONPATH``."""
+    return os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
+                                       os.environ.get("PYTHONPATH", "")) if p)
+
+
+@dataclass
+class LocalConnectServer:
+    """A Spark Connect server started as a separate process from the pyspark package
+    (``bin/spark-submit --class`` :data:`CONNECT_SERVER_CLASS`, what
+    ``sbin/start-connect-server.sh`` runs), for tests, benchmarks and a single machine.
+    The server is the driver: it runs on ``master`` (``local[N]`` in the server's process,
+    or a standalone master such as :attr:`LocalCluster.master`), and its Python workers
+    import kechuang from where this process does (``PYTHONPATH``, ``PYSPARK_PYTHON``).
+    ``remote`` is the ``sc://`` URL to pass to :func:`connect`; ``conf`` adds server
+    settings (static ones too, e.g. ``spark.sql.shuffle.partitions``)."""
+
+    host: str = "127.0.0.1"
+    master: str = "local[2]"
+    memory: str = "1g"
+    workdir: Path | None = None
+    conf: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    remote: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "connect-server.log"
+
+    def start(self, timeout: float = 120.0) -> LocalConnectServer:
+        self.workdir = self.workdir or Path(tempfile.mkdtemp(prefix="kechuang-connect-"))
+        self.port = self.port or free_port()
+        home = spark_home()
+        python = os.environ.get("PYSPARK_PYTHON") or sys.executable
+        pythonpath = worker_pythonpath()
+        settings = {
+            "spark.connect.grpc.binding.address": self.host,
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.ui.enabled": "false",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.warehouse.dir": str(self.workdir / "warehouse"),
+            "spark.local.dir": str(self.workdir / "local"),
+            "spark.task.maxFailures": DEFAULT_CONF["spark.task.maxFailures"],
+            "spark.sql.maxPlanStringLength": DEFAULT_CONF["spark.sql.maxPlanStringLength"],
+            # Python workers (hashing blocks, evaluating policies) import kechuang
+            "spark.pyspark.python": python,
+            "spark.executorEnv.PYTHONPATH": pythonpath,
+            **self.conf,
+        }
+        args = [str(home / "bin" / "spark-submit"), "--class", CONNECT_SERVER_CLASS,
+                "--name", "kechuang-connect", "--master", self.master,
+                "--driver-memory", self.memory]
+        for k, v in settings.items():
+            args += ["--conf", f"{k}={v}"]
+        env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": self.host,
+               "PYSPARK_PYTHON": python, "PYTHONPATH": pythonpath}
+        env.pop(_CONNECT_MODE, None)
+        env.pop("SPARK_REMOTE", None)
+        out = open(self.log, "wb")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        cwd=self.workdir, start_new_session=True)
+        self.remote = f"sc://{self.host}:{self.port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise ClusterError(f"本地 Spark Connect 服务未能在 {timeout:g} 秒内启动"
+                           f"（日志：{self.log}）",
+                           f"the local Spark Connect server did not start (log: {self.log})")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _terminate(self.process)
+            self.process = None
+
+    def __enter__(self) -> LocalConnectServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
