@@ -78,10 +78,16 @@ def test_scoring_run_through_spark_connect_equals_the_in_process_run(
                                                    AuditEvent.object_id == str(remote))).one()
         assert audit.after["engine"] == "spark"
         assert audit.after["cluster"] == server.remote
-    # the session is a Connect client: no SparkContext, no JVM of its own in this process
-    cluster = connect(remote=server.remote, conf={"spark.sql.shuffle.partitions": "2"})
+    # the session the job used is a Connect client (no SparkContext, no JVM of its own in
+    # this process), kept for the next run while it answers
+    conf = {"spark.sql.shuffle.partitions": "2"}
+    cluster = connect(remote=server.remote, conf=conf)
     assert cluster.remote and type(cluster.session).__module__.startswith(
         "pyspark.sql.connect")
+    assert connect(remote=server.remote, conf=conf) is cluster
+    cluster.session.stop()  # as when the server closes an idle session
+    again = connect(remote=server.remote, conf=conf)
+    assert again is not cluster and again.session.range(3).count() == 3
 
 
 def test_a_server_that_does_not_listen_fails_the_job_and_writes_no_run(

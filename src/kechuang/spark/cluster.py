@@ -133,7 +133,7 @@ def connect(*, master: str | None = None, remote: str | None = None,
     defaults = {k: v for k, v in DEFAULT_CONF.items() if not remote or k.startswith("spark.sql.")}
     settings = {**defaults, **(conf or {})}
     key = _key(master, remote, settings)
-    if key in _active:
+    if key in _active and _usable(_active[key]):
         return _active[key]
     stop_all()
     try:
@@ -183,6 +183,19 @@ def connect(*, master: str | None = None, remote: str | None = None,
     cluster = Cluster(session=session, con=con, where=str(master or remote))
     _active[key] = cluster
     return cluster
+
+
+def _usable(cluster: Cluster) -> bool:
+    """A kept Spark Connect session still answers (the server may have restarted, or closed
+    the session after its idle timeout); a classic session lives in this process."""
+    if not cluster.remote:
+        return True
+    try:
+        _check_reachable(cluster.where)
+        cluster.session.conf.get("spark.sql.session.timeZone")
+    except Exception:
+        return False
+    return True
 
 
 def stop_all() -> None:
