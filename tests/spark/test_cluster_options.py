@@ -34,6 +34,19 @@ def test_bad_cluster_options_fail_in_chinese(args: list[str], message: str) -> N
     assert message in result.output
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--engine", "flink"], "未知的引擎"),
+    (["--engine", "spark"], "--spark-master"),
+    (["--engine", "spark", "--spark-remote", "http://h:1"], "sc://"),
+    (["--engine", "spark", "--spark-master", "local[1]", "--spark-conf", "=x"], "KEY=VALUE"),
+])
+def test_bad_cluster_options_of_a_policy_run_fail_in_chinese(args: list[str],
+                                                             message: str) -> None:
+    result = runner.invoke(app, ["policy", "run", "--as-of", "2026-06-01", *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+
+
 def test_a_master_that_does_not_listen_is_a_cluster_error() -> None:
     with pytest.raises(ClusterError) as err:
         connect(master="spark://127.0.0.1:9")

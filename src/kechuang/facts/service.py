@@ -420,3 +420,91 @@ def truth_values() -> dict[str, bool]:
     """How a yes/no attribute's text reads (lower-cased, stripped): what
     :func:`read_facts` applies to flag and boolean attributes."""
     return dict(_TRUTH)
+
+
+def frame_from_export(enterprises: pd.DataFrame, rows: pd.DataFrame, years: Iterable[int],
+                      codes: Iterable[str], coverage: AbsentCoverage) -> pd.DataFrame:
+    """The :func:`read_facts` table of some enterprises, built from rows of the Parquet
+    export instead of the database (a run on a Spark cluster builds it on the executors,
+    a slice of enterprises at a time): the same columns, dtypes, order and inferred values,
+    so the per-enterprise input hashes of a policy run are the same on both engines.
+
+    ``enterprises``: ``enterprise_id``, ``uscc``, ``founded_on``, ``industry_code``,
+    ``region_code`` (the export's ``enterprises.parquet``); ``rows``: the current facts and
+    attribute facts of those enterprises (``enterprise_id``, ``metric``, ``period``,
+    ``value``, ``value_text``; the export's read rule already applied); ``coverage``: what
+    :func:`absent_coverage` returns for ``codes`` and ``years``."""
+    years = sorted({int(y) for y in years})
+    ny = len(years)
+    cols = fact_columns(codes)
+    ents = enterprises.sort_values("enterprise_id", kind="stable")
+    ent_ids = ents["enterprise_id"].to_numpy(dtype=np.int64)
+    n = len(ent_ids)
+    regions = np.array([r or "" for r in ents["region_code"].tolist()], dtype=object)
+    out: dict[str, Any] = {
+        "enterprise_id": np.repeat(ent_ids, ny),
+        "uscc": np.repeat(np.array(ents["uscc"].tolist(), dtype=object), ny),
+        "year": np.tile(np.array(years, dtype=np.int64), n),
+    }
+    if n and len(rows):  # only the rows of these enterprises
+        row_ids = rows["enterprise_id"].to_numpy(dtype=np.int64)
+        at = np.minimum(np.searchsorted(ent_ids, row_ids), n - 1)
+        rows = rows[ent_ids[at] == row_ids]
+    else:
+        rows = rows.iloc[:0]
+    metric = rows["metric"].to_numpy(dtype=object)
+    period = rows["period"].to_numpy(dtype=np.int64)
+    pos_all = np.searchsorted(ent_ids, rows["enterprise_id"].to_numpy(dtype=np.int64))
+    value = rows["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    text = rows["value_text"].to_numpy(dtype=object)
+    year_index = {y: i for i, y in enumerate(years)}
+    for m in cols.yearly:
+        values = np.full(n * ny, np.nan)
+        sel = (metric == m.code) & np.isin(period, years) & ~np.isnan(value)
+        if sel.any():
+            slot = np.array([year_index[int(p)] for p in period[sel]], dtype=np.int64)
+            values[pos_all[sel] * ny + slot] = value[sel]
+        out[m.code] = values
+    out["founded_on"] = np.repeat(np.array(
+        [None if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+         else str(v)[:10] for v in ents["founded_on"].tolist()], dtype=object), ny)
+    out["industry_code"] = np.repeat(np.array(ents["industry_code"].tolist(), dtype=object), ny)
+    out["region_code"] = np.repeat(np.array(ents["region_code"].tolist(), dtype=object), ny)
+    for m in cols.attributes:
+        sel = (metric == m.code) & (period == 0)
+        where = pos_all[sel]
+        if m.value_type in ("number", "integer"):
+            values = np.full(n, np.nan)
+            values[where] = value[sel]
+        else:
+            values = np.full(n, False if m.code in FLAG_METRICS else None, dtype=object)
+            raw = text[sel]
+            if m.value_type == "bool":
+                read = [None if v is None else _TRUTH.get(str(v).strip().lower()) for v in raw]
+                values[where] = np.array(read, dtype=object)
+            elif m.value_type == "date":
+                values[where] = np.array([None if v is None else str(v)[:10] for v in raw],
+                                         dtype=object)
+            else:
+                values[where] = raw
+        out[m.code] = np.repeat(values, ny)
+    row_regions = np.repeat(regions, ny)
+    year_col = out["year"]
+    for code, per_year in coverage.zero.items():
+        if code not in out:
+            continue
+        mask = np.zeros(n * ny, dtype=bool)
+        for year, held in per_year.items():
+            rows_of_year = year_col == int(year)
+            if rows_of_year.any():
+                mask[rows_of_year] = _covered(row_regions[rows_of_year], held)
+        out[code][mask & np.isnan(out[code])] = 0.0
+    for code, (filled, held) in coverage.none.items():
+        if code not in out:
+            continue
+        values = out[code]
+        fill = _covered(row_regions, held) & pd.isna(pd.Series(values, dtype=object)).to_numpy()
+        values[fill] = filled
+    return pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
+                         if getattr(values, "dtype", None) is np.dtype(object) else values
+                         for name, values in out.items()})

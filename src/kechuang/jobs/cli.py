@@ -11,7 +11,9 @@ import typer
 from kechuang.auth.actor import Actor
 from kechuang.config import get_settings
 from kechuang.db import get_engine, unit_of_work
+from kechuang.jobs import service as jobs
 from kechuang.jobs.service import job_dict, list_jobs, recover_stale, run_pending
+from kechuang.kit.errors import KechuangError
 
 jobs_app = typer.Typer(help="后台任务 Jobs (long work with progress).", no_args_is_help=True)
 
@@ -66,3 +68,17 @@ def recover_cmd() -> None:
     """Mark failed the jobs left running by a worker process that no longer exists."""
     n = recover_stale(get_engine())
     typer.echo(f"已将 {n} 个中断的任务标记为失败 marked {n} stale jobs failed")
+
+
+def run_as_job(kind: str, params: dict[str, object]) -> dict[str, object]:
+    """Run a job now in this process and wait for it (a failure leaves a failed job with
+    its reason, and nothing of the work); the job's result, or the error raised."""
+    db = get_engine()
+    jobs.set_background(db, False)
+    with unit_of_work() as session:
+        job_id = jobs.submit(session, Actor.command_line(), kind, params).id
+    job = jobs.execute(db, job_id)
+    if job.status != "done":
+        raise KechuangError(f"任务 #{job_id} 失败：{job.error}",
+                            f"job #{job_id} failed: {job.error}")
+    return dict(job.result or {})

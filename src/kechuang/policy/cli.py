@@ -13,12 +13,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
+from kechuang.jobs.cli import run_as_job
 from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.kit.safe_export import write_csv
 from kechuang.policy.cases import case_files, run_case_file
 from kechuang.policy.engine import evaluate
 from kechuang.policy.loader import get_policy
-from kechuang.policy.service import VERDICT_LABELS, do_run_policies
+from kechuang.policy.service import VERDICT_LABELS, do_run_policies, run_summaries
+from kechuang.spark.cli import cluster_params
 
 policy_app = typer.Typer(help="政策计算 Policies as code.", no_args_is_help=True)
 
@@ -122,20 +124,53 @@ def run_cmd(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default today)")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="in-process (default) or spark (a cluster: "
+                          "--spark-master or --spark-remote)")
+    ] = "in-process",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Standalone master spark://HOST:PORT "
+                                 "(or local[N])")
+    ] = None,
+    spark_remote: Annotated[
+        str | None, typer.Option("--spark-remote", help="Spark Connect server sc://HOST:PORT")
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE "
+                                       "(repeatable)")
+    ] = None,
+    lake: Annotated[
+        Path | None, typer.Option("--lake", help="The Parquet export the cluster reads "
+                                  "(brought up to date first; default: a directory under the "
+                                  "temporary directory)")
+    ] = None,
 ) -> None:
     """Evaluate policies over every enterprise in the database and store immutable runs."""
     when = _as_of_date(as_of)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      transient=True) as bar:
-            task = bar.add_task("政策计算 policy run", total=None)
-
-            def progress(label: str, done: int, total: int) -> None:
-                bar.update(task, description=f"政策计算 {label}", completed=done, total=total)
-
+        if engine not in ("in-process", "duckdb", "spark"):
+            raise InvalidInput(f"未知的引擎 “{engine}”（可选：in-process、spark）",
+                               f"unknown engine {engine}")
+        if engine == "spark":
+            result = run_as_job("policy.run", {
+                "as_of": when.isoformat(), "policy_ids": policy or None,
+                **cluster_params(spark_master, spark_remote, spark_conf, lake)})
+            runs = result.get("runs")
+            ids = [int(r["run_id"]) for r in runs] if isinstance(runs, list) else []
             with unit_of_work() as session:
-                summaries = do_run_policies(session, Actor.command_line(), policy or None,
-                                            when, progress=progress)
+                summaries = run_summaries(session, ids)
+        else:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          transient=True) as bar:
+                task = bar.add_task("政策计算 policy run", total=None)
+
+                def progress(label: str, done: int, total: int) -> None:
+                    bar.update(task, description=f"政策计算 {label}", completed=done,
+                               total=total)
+
+                with unit_of_work() as session:
+                    summaries = do_run_policies(session, Actor.command_line(),
+                                                policy or None, when, progress=progress)
     except KechuangError as exc:
         raise _fail(exc.message_zh) from exc
     for s in summaries:

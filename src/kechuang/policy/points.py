@@ -10,6 +10,7 @@ that needs them is ``insufficient_data`` naming them, never 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,35 +55,50 @@ def add_points(session: Session, actor: Actor, data: pd.DataFrame,
     """``data`` (a :func:`kechuang.facts.read_facts` table, rows grouped by enterprise id)
     with the points columns of ``run`` (all missing when ``run`` is None)."""
     eids = data["enterprise_id"].to_numpy(dtype=np.int64)
+    rows = []
+    if run is not None and len(eids):
+        rows = scoring_service.points_between(session, run.id, int(eids.min()),
+                                              int(eids.max()))
+    return with_points(data, points_table(rows))
+
+
+def points_table(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
+    """A scoring run's points (``scoring.service.points_between`` rows: enterprise id,
+    points, rank, percentile, tier, veto) as the policy inputs read them, one row per
+    enterprise: numbers missing as NaN, no tier as :data:`NO_TIER`, a veto as True/False."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+
+    def floats(values: Sequence[object]) -> np.ndarray:
+        return np.array(values, dtype=np.float64)  # None → NaN
+
+    return pd.DataFrame({
+        "enterprise_id": np.array(cols[0], dtype=np.int64),
+        "points": floats(cols[1]),
+        "points_rank": floats(cols[2]),
+        "points_percentile": floats(cols[3]),
+        "points_tier": np.array([NO_TIER if t is None else t for t in cols[4]], dtype=object),
+        "points_veto": np.array([v is not None and v != "" for v in cols[5]], dtype=object),
+    })
+
+
+def with_points(data: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with the points columns of ``table`` (:func:`points_table`) on each row of
+    an enterprise it holds; missing for the others."""
+    eids = data["enterprise_id"].to_numpy(dtype=np.int64)
     n = len(eids)
-    points = np.full(n, np.nan)
-    rank = np.full(n, np.nan)
-    percentile = np.full(n, np.nan)
-    tier = np.full(n, None, dtype=object)
-    veto = np.full(n, None, dtype=object)
-    if run is not None and n:
-        lo, hi = int(eids.min()), int(eids.max())
-        rows = scoring_service.points_between(session, run.id, lo, hi)
-        if rows:
-            cols = list(zip(*rows, strict=True))
-            r_ids = np.array(cols[0], dtype=np.int64)
-            order = np.argsort(r_ids, kind="stable")
-            r_ids = r_ids[order]
-            # rows of ``data`` whose enterprise has a result in the run
-            pos = np.searchsorted(r_ids, eids)
-            pos_c = np.minimum(pos, len(r_ids) - 1)
-            hit = r_ids[pos_c] == eids
-            src = order[pos_c[hit]]
-
-            def floats(values: tuple[object, ...]) -> np.ndarray:
-                return np.array(values, dtype=np.float64)  # None → NaN
-
-            points[hit] = floats(cols[1])[src]
-            rank[hit] = floats(cols[2])[src]
-            percentile[hit] = floats(cols[3])[src]
-            tiers = np.array([NO_TIER if t is None else t for t in cols[4]], dtype=object)
-            tier[hit] = tiers[src]
-            vetoes = np.array([v is not None and v != "" for v in cols[5]], dtype=object)
-            veto[hit] = vetoes[src]
-    return data.assign(points=points, points_rank=rank, points_percentile=percentile,
-                       points_tier=tier, points_veto=veto)
+    out = {"points": np.full(n, np.nan), "points_rank": np.full(n, np.nan),
+           "points_percentile": np.full(n, np.nan),
+           "points_tier": np.full(n, None, dtype=object),
+           "points_veto": np.full(n, None, dtype=object)}
+    if n and len(table):
+        r_ids = table["enterprise_id"].to_numpy(dtype=np.int64)
+        order = np.argsort(r_ids, kind="stable")
+        r_ids = r_ids[order]
+        # rows of ``data`` whose enterprise has a result in the run
+        pos_c = np.minimum(np.searchsorted(r_ids, eids), len(r_ids) - 1)
+        hit = r_ids[pos_c] == eids
+        src = order[pos_c[hit]]
+        for name, values in out.items():
+            values[hit] = table[name].to_numpy(
+                dtype=values.dtype if values.dtype != object else object)[src]
+    return data.assign(**out)

@@ -14,7 +14,7 @@ rows), so that two runs over the same data give the same hash and the same rows.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -211,6 +211,26 @@ class PolicyOutcome:
             cols[f"{LO}{key}"] = np.asarray(iv.lo, dtype=float)
             cols[f"{HI}{key}"] = np.asarray(iv.hi, dtype=float)
         return cols
+
+
+@dataclass
+class ChunkResult:
+    """A slice of enterprises evaluated (in process or on a cluster), ready to be written:
+    ``columns(i)`` the result columns of the run's ``i``-th policy (built when asked, so a
+    writer holds one policy's at a time), its verdict counts and pass mark, and the slice's
+    per-enterprise input hashes by uscc."""
+
+    columns: Callable[[int], dict[str, np.ndarray]]
+    counts: list[dict[str, int]]
+    pass_marks: list[float | None]
+    hashes: pd.Series
+
+
+def chunk_result(outcomes: list[PolicyOutcome], enterprise_ids: pd.Series,
+                 hashes: pd.Series) -> ChunkResult:
+    return ChunkResult(lambda i: outcomes[i].result_columns(enterprise_ids, hashes),
+                       [dict(o.counts) for o in outcomes],
+                       [o.evaluation.pass_mark for o in outcomes], hashes)
 
 
 class GridFrame(Frame):

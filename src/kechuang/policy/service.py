@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ from kechuang.auth.actor import Actor
 from kechuang.facts import read_facts
 from kechuang.kit import audit, events
 from kechuang.kit.errors import NotFound
-from kechuang.models import Enterprise, PolicyRun
+from kechuang.models import Enterprise, PolicyRun, ScoringRun
+from kechuang.policy import cluster as policy_cluster
 from kechuang.policy import repository as repo
 from kechuang.policy.atoms import POINTS_ATOMS
 from kechuang.policy.blocks import StoredResult
@@ -37,6 +39,8 @@ from kechuang.policy.gaps import gaps_for
 from kechuang.policy.loader import LoadedPolicy, builtin_policies
 from kechuang.policy.points import PointsSource, add_points, latest_points_run, uses_points
 from kechuang.policy.runs import (
+    ChunkResult,
+    chunk_result,
     enterprise_hashes,
     evaluate_policies,
     input_codes,
@@ -47,6 +51,7 @@ from kechuang.policy.runs import (
     run_hash,
 )
 from kechuang.registry.catalogue import metrics_by_code
+from kechuang.spark.cluster import Cluster
 
 VERDICT_LABELS = {
     "eligible": "符合",
@@ -97,20 +102,17 @@ def policy_inputs(session: Session, actor: Actor, years: list[int], *,
 
 def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None = None,
                     as_of: date | None = None,
-                    progress: Progress | None = None) -> list[RunSummary]:
+                    progress: Progress | None = None, *, cluster: Cluster | None = None,
+                    lake: Path | None = None) -> list[RunSummary]:
     """Evaluate policies (all built-ins by default) over the actor's enterprises; one run
     per policy, results written in bulk, one audit row per run, then the
-    ``policy.runs_completed`` event with the run ids."""
+    ``policy.runs_completed`` event with the run ids.
+
+    With ``cluster``, the evaluation runs there over the Parquet export in ``lake``
+    (:mod:`kechuang.policy.cluster`; it must be current); the runs written are the same."""
     as_of = as_of or date.today()
     policies = resolve_policies(policy_ids)
-    codes = input_codes(policies)
     step = progress or (lambda _label, _done, _total: None)
-    years = input_years(as_of)
-    # an enterprise founded after the evaluation year had no business in it: not evaluated
-    # for that year (it would otherwise read as "insufficient data" with nothing missing)
-    ids = repo.visible_ids(session, actor, founded_by=date(evaluation_year(as_of), 12, 31))
-    chunks = [ids[i:i + CHUNK_ENTERPRISES] for i in range(0, len(ids), CHUNK_ENTERPRISES)]
-    total = 3 * max(len(chunks), 1) + 1
     points_run = latest_points_run(session, actor)
     source = (PointsSource(points_run.id, points_run.system_id, int(points_run.year))
               if points_run is not None else None)
@@ -132,6 +134,55 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     counts = [Counter[str]() for _ in policies]
     pass_marks: list[float | None] = [None] * len(policies)
     chunk_hashes: list[pd.Series] = []
+    chunks = (_in_process(session, actor, policies, as_of, points_run, step)
+              if cluster is None else
+              policy_cluster.chunks_on_cluster(session, actor, policies, as_of, points_run,
+                                               cluster, lake or Path("."), step))
+    for chunk in chunks:
+        for i, run in enumerate(runs):
+            repo.insert_results(session, run.id, chunk.columns(i))
+            counts[i].update(chunk.counts[i])
+            if pass_marks[i] is None:
+                pass_marks[i] = chunk.pass_marks[i]
+        chunk_hashes.append(chunk.hashes)
+    engine = ({"engine": "spark", "cluster": cluster.where, "lake": str(lake)}
+              if cluster is not None else {})
+    hashes = (pd.concat(chunk_hashes).sort_index() if chunk_hashes
+              else pd.Series([], dtype="int64"))
+    summaries = []
+    for run, cnt, mark in zip(runs, counts, pass_marks, strict=True):
+        run.input_hash = run_hash(run.policy_hash, as_of, hashes)
+        run.enterprises = len(hashes)
+        run.counts = {str(k): int(v) for k, v in cnt.items()}
+        run.pass_mark = mark
+        audit.record(session, actor, "policy.run", "policy_run", run.id,
+                     after={"policy_id": run.policy_id, "as_of": as_of,
+                            "eval_year": run.eval_year, "enterprises": run.enterprises,
+                            "counts": run.counts, "input_hash": run.input_hash,
+                            "policy_hash": run.policy_hash, **engine},
+                     region_code=actor.region_code)
+        summaries.append(RunSummary(run.id, run.policy_id, run.policy_name, as_of,
+                                    run.eval_year, run.enterprises, dict(run.counts),
+                                    run.input_hash))
+    session.flush()
+    step("通知 notifying", 0, 1)
+    events.emit("policy.runs_completed", session=session, actor=actor,
+                run_ids=[run.id for run in runs])
+    step("完成 done", 1, 1)
+    return summaries
+
+
+def _in_process(session: Session, actor: Actor, policies: list[LoadedPolicy], as_of: date,
+                points_run: ScoringRun | None, step: Progress) -> Iterator[ChunkResult]:
+    """The run's enterprises read from the database and evaluated here, in chunks of
+    ``CHUNK_ENTERPRISES`` (by enterprise id)."""
+    codes = input_codes(policies)
+    years = input_years(as_of)
+    # an enterprise founded after the evaluation year had no business in it: not evaluated
+    # for that year (it would otherwise read as "insufficient data" with nothing missing)
+    ids = repo.visible_ids(session, actor, founded_by=date(evaluation_year(as_of), 12, 31))
+    chunks = [ids[i:i + CHUNK_ENTERPRISES] for i in range(0, len(ids), CHUNK_ENTERPRISES)]
+    total = 3 * max(len(chunks), 1) + 1
     done = 0
     chunk_list: list[np.ndarray | None] = list(chunks) if chunks else [None]
     for chunk in chunk_list:
@@ -148,37 +199,21 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
         outcomes, enterprise_ids, hashes = evaluate_policies(data, policies, as_of)
         del data
         step("写入 writing", done + 2, total)
-        for i, (run, out) in enumerate(zip(runs, outcomes, strict=True)):
-            repo.insert_results(session, run.id, out.result_columns(enterprise_ids, hashes))
-            counts[i].update(out.counts)
-            if pass_marks[i] is None:
-                pass_marks[i] = out.evaluation.pass_mark
+        yield chunk_result(outcomes, enterprise_ids, hashes)
         del outcomes
-        chunk_hashes.append(hashes)
         done += 3
-    hashes = (pd.concat(chunk_hashes).sort_index() if chunk_hashes
-              else pd.Series([], dtype="int64"))
-    summaries = []
-    for run, cnt, mark in zip(runs, counts, pass_marks, strict=True):
-        run.input_hash = run_hash(run.policy_hash, as_of, hashes)
-        run.enterprises = len(hashes)
-        run.counts = {str(k): int(v) for k, v in cnt.items()}
-        run.pass_mark = mark
-        audit.record(session, actor, "policy.run", "policy_run", run.id,
-                     after={"policy_id": run.policy_id, "as_of": as_of,
-                            "eval_year": run.eval_year, "enterprises": run.enterprises,
-                            "counts": run.counts, "input_hash": run.input_hash,
-                            "policy_hash": run.policy_hash},
-                     region_code=actor.region_code)
-        summaries.append(RunSummary(run.id, run.policy_id, run.policy_name, as_of,
-                                    run.eval_year, run.enterprises, dict(run.counts),
-                                    run.input_hash))
-    session.flush()
-    step("通知 notifying", total - 1, total)
-    events.emit("policy.runs_completed", session=session, actor=actor,
-                run_ids=[run.id for run in runs])
-    step("完成 done", total, total)
-    return summaries
+
+
+def run_summaries(session: Session, run_ids: Sequence[int]) -> list[RunSummary]:
+    """The summaries of stored runs (a run made by a job, reported by the command)."""
+    out = []
+    for run_id in run_ids:
+        run = repo.get_run(session, run_id)
+        if run is None:
+            raise NotFound(f"没有政策运行 #{run_id}", f"no policy run #{run_id}")
+        out.append(RunSummary(run.id, run.policy_id, run.policy_name, run.as_of, run.eval_year,
+                              run.enterprises, dict(run.counts), run.input_hash))
+    return out
 
 
 def _short_source(lp: LoadedPolicy) -> str:

@@ -10,8 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kechuang.auth.actor import Actor
-from kechuang.db import get_engine, unit_of_work
-from kechuang.jobs import service as jobs
+from kechuang.db import unit_of_work
+from kechuang.jobs.cli import run_as_job
 from kechuang.kit import rules
 from kechuang.kit.cli_output import err_console, fail
 from kechuang.kit.errors import InvalidInput, KechuangError
@@ -20,6 +20,7 @@ from kechuang.scoring.cases import case_files, run_case_file
 from kechuang.scoring.catalogue import register_file
 from kechuang.scoring.service import do_score_run, get_run
 from kechuang.scoring.system import load
+from kechuang.spark.cli import cluster_params
 
 index_app = typer.Typer(help="综合指数计算 Composite indices (file in, file out).",
                         no_args_is_help=True)
@@ -164,39 +165,6 @@ def score(
     except KechuangError as exc:
         raise fail(exc) from exc
     _report(out)
-
-
-def cluster_params(spark_master: str | None, spark_remote: str | None,
-                   spark_conf: list[str] | None, lake: Path | None) -> dict[str, object]:
-    """The job parameters of a run on a Spark cluster (``--spark-*``, ``--lake``)."""
-    conf: dict[str, str] = {}
-    for item in spark_conf or []:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise InvalidInput(f"--spark-conf 应为 KEY=VALUE，实为 “{item}”",
-                               "--spark-conf must be KEY=VALUE")
-        conf[key.strip()] = value.strip()
-    if bool(spark_master) == bool(spark_remote):
-        raise InvalidInput("--engine spark 需要 --spark-master（spark://主机:端口 或 local[N]）"
-                           "或 --spark-remote（sc://主机:端口）之一",
-                           "--engine spark needs one of --spark-master, --spark-remote")
-    return {"engine": "spark", "spark_master": spark_master, "spark_remote": spark_remote,
-            "spark_conf": conf,
-            "lake": str(lake.expanduser().absolute()) if lake is not None else None}
-
-
-def run_as_job(kind: str, params: dict[str, object]) -> dict[str, object]:
-    """Run a job now in this process and wait for it (a failure leaves a failed job with
-    its reason, and nothing of the work); the job's result, or the error raised."""
-    db = get_engine()
-    jobs.set_background(db, False)
-    with unit_of_work() as session:
-        job_id = jobs.submit(session, Actor.command_line(), kind, params).id
-    job = jobs.execute(db, job_id)
-    if job.status != "done":
-        raise KechuangError(f"任务 #{job_id} 失败：{job.error}",
-                            f"job #{job_id} failed: {job.error}")
-    return dict(job.result or {})
 
 
 def _score_on_cluster(system: str, year: int | None, version: str | None,

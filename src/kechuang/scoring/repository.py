@@ -278,3 +278,11 @@ def points_between(session: Session, run_id: int, lo: int, hi: int) -> list[Any]
                ScoreResult.percentile, ScoreResult.list_tier, ScoreResult.veto)
         .where(ScoreResult.run_id == run_id, ScoreResult.enterprise_id.between(lo, hi))
     ).all())
+
+
+def result_id_bounds(session: Session, run_id: int) -> tuple[int, int] | None:
+    """The lowest and highest enterprise id of a run's results (None: no result)."""
+    lo, hi = session.execute(
+        select(func.min(ScoreResult.enterprise_id), func.max(ScoreResult.enterprise_id))
+        .where(ScoreResult.run_id == run_id)).one()
+    return None if lo is None else (int(lo), int(hi))

@@ -623,3 +623,9 @@ def points_between(session: Session, run_id: int, lo: int, hi: int) -> list[Any]
     """(enterprise id, points, rank, percentile, list tier, veto) of a run's results for
     enterprise ids in [lo, hi] (policy's points atoms read them)."""
     return repo.points_between(session, run_id, lo, hi)
+
+
+def points_id_bounds(session: Session, run_id: int) -> tuple[int, int] | None:
+    """The range of enterprise ids a run's results cover (None: none), for readers that
+    page through :func:`points_between`."""
+    return repo.result_id_bounds(session, run_id)

@@ -12,8 +12,9 @@ import typer
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
 from kechuang.kit.cli_output import console, fail
-from kechuang.kit.errors import KechuangError
+from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.spark import service
+from kechuang.spark.cluster import check_address
 
 export_app = typer.Typer(help="导出 Export (Parquet for Spark).", no_args_is_help=True)
 
@@ -46,3 +47,23 @@ def export_facts(
                   f"{result.enterprises} 家企业到 {result.out}（{result.reason}）", highlight=False)
     typer.echo(json.dumps({k: v for k, v in result.as_dict().items() if k != "files"}
                           | {"files": len(result.files)}, ensure_ascii=False))
+
+
+def cluster_params(spark_master: str | None, spark_remote: str | None,
+                   spark_conf: list[str] | None, lake: Path | None) -> dict[str, object]:
+    """The job parameters of a run on a Spark cluster (``--spark-*``, ``--lake``)."""
+    conf: dict[str, str] = {}
+    for item in spark_conf or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InvalidInput(f"--spark-conf 应为 KEY=VALUE，实为 “{item}”",
+                               "--spark-conf must be KEY=VALUE")
+        conf[key.strip()] = value.strip()
+    if bool(spark_master) == bool(spark_remote):
+        raise InvalidInput("--engine spark 需要 --spark-master（spark://主机:端口 或 local[N]）"
+                           "或 --spark-remote（sc://主机:端口）之一",
+                           "--engine spark needs one of --spark-master, --spark-remote")
+    check_address(spark_master, spark_remote)
+    return {"engine": "spark", "spark_master": spark_master, "spark_remote": spark_remote,
+            "spark_conf": conf,
+            "lake": str(lake.expanduser().absolute()) if lake is not None else None}

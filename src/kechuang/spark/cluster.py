@@ -119,6 +119,19 @@ def _key(master: str | None, remote: str | None, conf: dict[str, str]) -> str:
 def connect(*, master: str | None = None, remote: str | None = None,
             conf: dict[str, str] | None = None, app_name: str = "kechuang") -> Cluster:
     """A session on ``master`` (``spark://…`` or ``local[N]``) or ``remote`` (``sc://…``)."""
+    check_address(master, remote)
+    # over Spark Connect the session can set SQL settings only; the server's static ones
+    # (UI, task retries, …) are the server's own (``LocalConnectServer`` passes them)
+    defaults = {k: v for k, v in DEFAULT_CONF.items() if not remote or k.startswith("spark.sql.")}
+    settings = {**defaults, **(conf or {})}
+    key = _key(master, remote, settings)
+    if key in _active and _usable(_active[key]):
+        return _active[key]
+    return _connect(master, remote, settings, app_name)
+
+
+def check_address(master: str | None, remote: str | None) -> None:
+    """Exactly one of ``master`` and ``remote``, each in its form (before anything runs)."""
     if bool(master) == bool(remote):
         raise InvalidInput("请指定 --spark-master（spark://主机:端口）或 --spark-remote"
                            "（sc://主机:端口）之一", "give one of --spark-master, --spark-remote")
@@ -128,13 +141,11 @@ def connect(*, master: str | None = None, remote: str | None = None,
     if master and not (master.startswith(("spark://", "local", "yarn", "k8s://"))):
         raise InvalidInput(f"--spark-master 应为 spark://主机:端口（或 local[N]），实为 “{master}”",
                            "--spark-master must be spark://host:port")
-    # over Spark Connect the session can set SQL settings only; the server's static ones
-    # (UI, task retries, …) are the server's own (``LocalConnectServer`` passes them)
-    defaults = {k: v for k, v in DEFAULT_CONF.items() if not remote or k.startswith("spark.sql.")}
-    settings = {**defaults, **(conf or {})}
+
+
+def _connect(master: str | None, remote: str | None, settings: dict[str, str],
+             app_name: str) -> Cluster:
     key = _key(master, remote, settings)
-    if key in _active and _usable(_active[key]):
-        return _active[key]
     stop_all()
     try:
         from pyspark.sql import SparkSession  # the optional ``spark`` extra
