@@ -1,10 +1,13 @@
 """What the runs on a Spark cluster are compared by (tests/spark/test_cluster_runs.py,
 test_connect.py): a run read back from the database (the run row, its results, its trace
-columns) and equality with another run, numbers to :data:`TOL`."""
+columns) and equality with another run, numbers to :data:`TOL`; a policy run on a cluster
+against the in-process one."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,8 +16,13 @@ from sqlalchemy import Engine, func, select
 
 from kechuang.auth.actor import Actor
 from kechuang.db import unit_of_work
+from kechuang.jobs import service as jobs
+from kechuang.lists.service import do_publish_run
+from kechuang.models import AuditEvent, PolicyRun
 from kechuang.models.scoring import ScoreResult, ScoringRun
+from kechuang.policy.service import do_run_policies, read_results
 from kechuang.scoring import repository as scoring_repo
+from kechuang.scoring.service import do_score_run
 
 CLI = Actor.command_line()
 SYSTEM = "torch-points"
@@ -82,3 +90,45 @@ def assert_same_run(engine: Engine, a_id: int, b_id: int) -> None:
 def count_runs(engine: Engine) -> int:
     with unit_of_work(engine) as s:
         return int(s.scalar(select(func.count()).select_from(ScoringRun)) or 0)
+
+
+def assert_policy_run_on_cluster(engine: Engine, where: dict[str, str], lake: Path) -> None:
+    """Every built-in policy, through the ``policy.run`` job kind on the cluster ``where``
+    (``spark_master`` or ``spark_remote``), with a published points run (so the points
+    policies read points on the executors): the same runs as in process — input hashes,
+    counts and stored results exactly."""
+    as_of = date(2026, 6, 1)
+    with unit_of_work(engine) as s:
+        scored = do_score_run(s, CLI, SYSTEM).id
+    with unit_of_work(engine) as s:
+        do_publish_run(s, CLI, scored)
+    with unit_of_work(engine) as s:
+        local = do_run_policies(s, CLI, None, as_of)
+    with unit_of_work(engine) as s:
+        job_id = jobs.submit(s, CLI, "policy.run", {
+            "as_of": as_of.isoformat(), "engine": "spark", **where,
+            "spark_conf": {"spark.sql.shuffle.partitions": "2"}, "lake": str(lake)}).id
+    job = jobs.execute(engine, job_id)
+    assert job.status == "done", job.error
+    remote = [int(r["run_id"]) for r in job.result["runs"]]
+    assert (lake / "_points" / f"run-{scored}.parquet").exists()
+    assert len(remote) == len(local) >= 9
+    points_counts = {}
+    with unit_of_work(engine) as s:
+        for a, b_id in zip(local, remote, strict=True):
+            b = s.get(PolicyRun, b_id)
+            assert b is not None and b.policy_id == a.policy_id
+            assert (b.input_hash, b.enterprises, b.counts) == (
+                a.input_hash, a.enterprises, a.counts), a.policy_id
+            ra, rb = read_results(s, a.run_id), read_results(s, b_id)
+            assert len(ra) == a.enterprises > 0
+            pd.testing.assert_frame_equal(ra, rb, check_exact=True, obj=a.policy_id)
+            if a.policy_id.startswith("points_"):
+                points_counts[a.policy_id] = a.counts
+            audit = s.scalars(select(AuditEvent).where(
+                AuditEvent.action == "policy.run", AuditEvent.object_id == str(b_id))).one()
+            assert audit.after["engine"] == "spark"
+            assert audit.after["cluster"] in where.values()
+    # the points policies had points to read: not every verdict is "insufficient data"
+    assert points_counts and all(set(c) != {"insufficient_data"}
+                                 for c in points_counts.values()), points_counts

@@ -2,8 +2,9 @@
 separate process from the pyspark package (:class:`LocalConnectServer`); a scoring run
 through it (``--spark-remote``, the ``scoring.run`` job with ``spark_remote``) over the
 Parquet export equals the in-process (DuckDB) run on the same demo county — same input
-hash, same results and trace to 1e-9 — and a server that does not listen leaves a failed
-job with a Chinese reason and no run.
+hash, same results and trace to 1e-9 —, a policy run of every built-in policy equals the
+in-process one exactly, and a server that does not listen leaves a failed job with a
+Chinese reason and no run.
 
 Needs the JVM: marked ``jvm`` and run only with ``KECHUANG_TEST_SPARK=1``. One server for
 the module; a small county.
@@ -25,7 +26,13 @@ from kechuang.jobs import service as jobs
 from kechuang.models import AuditEvent
 from kechuang.scoring.service import do_score_run
 from kechuang.spark.cluster import LocalConnectServer, connect, free_port, stop_all
-from tests.spark._compare import CLI, SYSTEM, assert_same_run, count_runs
+from tests.spark._compare import (
+    CLI,
+    SYSTEM,
+    assert_policy_run_on_cluster,
+    assert_same_run,
+    count_runs,
+)
 
 pytestmark = [
     pytest.mark.jvm,
@@ -88,6 +95,13 @@ def test_scoring_run_through_spark_connect_equals_the_in_process_run(
     cluster.session.stop()  # as when the server closes an idle session
     again = connect(remote=server.remote, conf=conf)
     assert again is not cluster and again.session.range(3).count() == 3
+
+
+def test_policy_run_through_spark_connect_equals_the_in_process_run(
+        county: Engine, server: LocalConnectServer, tmp_path: Path) -> None:
+    """``kechuang policy run --engine spark --spark-remote``: the slices are evaluated by
+    the server's Python workers (cogrouped ``applyInPandas``) and streamed back."""
+    assert_policy_run_on_cluster(county, {"spark_remote": server.remote}, tmp_path / "lake")
 
 
 def test_a_server_that_does_not_listen_fails_the_job_and_writes_no_run(
