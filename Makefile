@@ -40,14 +40,14 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: install-dev chromium
-	KECHUANG_TEST_SPARK=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
-	KECHUANG_TEST_DB=postgres $(BIN)/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	KECHUANG_TEST_SPARK=1 $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	KECHUANG_TEST_DB=postgres $(BIN)/pytest -n 2 --dist loadgroup -m "not browser" $(PYTEST_ARGS)
 
 test-sqlite: install-dev chromium
-	KECHUANG_TEST_SPARK=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	KECHUANG_TEST_SPARK=1 $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-postgres: install-dev
-	KECHUANG_TEST_DB=postgres $(BIN)/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	KECHUANG_TEST_DB=postgres $(BIN)/pytest -n 2 --dist loadgroup -m "not browser" $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/run_all.py

@@ -42,6 +42,9 @@ from kechuang.models import (
 from kechuang.registry.catalogue import metrics_by_code
 from tests.conftest import login
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("demo-test_generator")
+
 N = 1500
 SEED = 20240601
 COUNTY = "320582"

@@ -15,6 +15,9 @@ from kechuang.db import unit_of_work
 from kechuang.ledger import service as ledger
 from kechuang.programs import service
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("programs-test_demo")
+
 
 @pytest.fixture(scope="module")
 def demo(db_factory) -> Engine:  # type: ignore[no-untyped-def]

@@ -23,6 +23,9 @@ from kechuang.robustness.repository import latest_for_run
 from kechuang.robustness.service import do_robustness
 from tests.conftest import login
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("robustness-test_service")
+
 N = 160
 CLI = Actor.command_line()
 

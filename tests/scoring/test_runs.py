@@ -27,6 +27,9 @@ from kechuang.scoring import repository as repo
 from kechuang.scoring.catalogue import load_system, register_file
 from kechuang.scoring.service import do_score_run, explain
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("scoring-test_runs")
+
 N = 300
 SEED = 424242
 SYSTEMS = Path(__file__).resolve().parents[2] / "src" / "kechuang" / "scoring" / "systems"

@@ -16,6 +16,9 @@ from kechuang.db import unit_of_work
 from kechuang.models.jobs import Job
 from kechuang.models.scoring import ScoringRun
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("scoring-test_runs_cli")
+
 runner = CliRunner()
 
 

@@ -37,6 +37,9 @@ from tests.spark._compare import CLI, SYSTEM, assert_same_run, count_runs
 
 pytestmark = [
     pytest.mark.jvm,
+    # one worker runs the whole module (under -n 2 --dist loadgroup): its cluster and
+    # county are built once, not once per worker
+    pytest.mark.xdist_group("jvm-standalone"),
     pytest.mark.skipif(os.environ.get("KECHUANG_TEST_SPARK") != "1",
                        reason="a standalone Spark cluster (JVM, minutes) runs with "
                               "KECHUANG_TEST_SPARK=1"),

@@ -36,6 +36,9 @@ from tests.spark._compare import (
 
 pytestmark = [
     pytest.mark.jvm,
+    # one worker runs the whole module (under -n 2 --dist loadgroup): its cluster and
+    # county are built once, not once per worker
+    pytest.mark.xdist_group("jvm-connect"),
     pytest.mark.skipif(os.environ.get("KECHUANG_TEST_SPARK") != "1",
                        reason="a Spark Connect server (JVM, minutes) runs with "
                               "KECHUANG_TEST_SPARK=1"),

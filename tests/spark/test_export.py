@@ -28,6 +28,9 @@ from kechuang.spark import lake, service
 from tests.registry.factdata import add_batch, add_facts
 from tests.support.seed import uscc
 
+# the module-scoped fixtures are built once: one worker runs the module (-n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("spark-test_export")
+
 CLI = Actor.command_line()
 
 
