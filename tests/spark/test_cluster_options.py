@@ -6,14 +6,20 @@ engines share."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from kechuang.auth.actor import Actor
 from kechuang.cli import app
+from kechuang.db import unit_of_work
+from kechuang.jobs import service as jobs
 from kechuang.kit.errors import InvalidInput
+from kechuang.models import PolicyResultBlock, PolicyRun
 from kechuang.scoring import runs as R
 from kechuang.spark.cluster import ClusterError, connect, free_port
 
@@ -88,3 +94,23 @@ def test_input_hash_is_the_combination_of_block_digests() -> None:
     changed = frame.copy()
     changed.loc[n - 1, "x"] = 0.5
     assert R.input_hash("sys", params, changed) != R.input_hash("sys", params, frame)
+
+
+def test_a_policy_run_on_an_unreachable_master_fails_the_job_and_writes_no_run(
+        engine: Engine, tmp_path: Path) -> None:
+    """The ``policy.run`` job brings the export up to date, then cannot reach the master:
+    the job is failed with the Chinese reason, and no policy run (nor result) is written."""
+    jobs.set_background(engine, False)
+    with unit_of_work(engine) as s:
+        before = (s.scalar(select(func.count()).select_from(PolicyRun)),
+                  s.scalar(select(func.count()).select_from(PolicyResultBlock)))
+        job_id = jobs.submit(s, Actor.command_line(), "policy.run", {
+            "as_of": "2026-06-01", "engine": "spark", "spark_master": "spark://127.0.0.1:9",
+            "lake": str(tmp_path / "lake")}).id
+    job = jobs.execute(engine, job_id)
+    assert job.status == "failed"
+    assert "无法连接 Spark 主节点" in (job.error or "")
+    with unit_of_work(engine) as s:
+        assert (s.scalar(select(func.count()).select_from(PolicyRun)),
+                s.scalar(select(func.count()).select_from(PolicyResultBlock))) == before
+    assert (tmp_path / "lake" / "_manifest.json").exists()  # the export was made first
