@@ -11,6 +11,7 @@ Needs the JVM: marked ``jvm`` (``-m "not jvm"`` skips it) and run only with
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from kechuang.kit.errors import InvalidInput
 from kechuang.lists.service import do_publish_run
 from kechuang.models import AuditEvent, Job, PolicyRun
 from kechuang.policy.service import do_run_policies, read_results
+from kechuang.scoring.batch import spark_connection
 from kechuang.scoring.service import do_score_run
 from kechuang.spark import service as spark_service
 from kechuang.spark.cluster import ClusterError, LocalCluster, connect, stop_all
@@ -182,3 +184,19 @@ def test_a_stale_lake_is_refused(county: Engine, cluster: LocalCluster, lake: Pa
     with pytest.raises(InvalidInput) as err, unit_of_work(county) as s:
         do_score_run(s, CLI, SYSTEM, cluster=spark, lake=stale)
     assert "导出不是最新的" in err.value.message_zh
+
+
+def test_a_local_session_of_this_process_does_not_stand_in_for_the_cluster(
+        cluster: LocalCluster) -> None:
+    """``kechuang index compute --engine spark`` starts a local session in the process; a
+    run on a cluster afterwards must get a session on the cluster (``getOrCreate`` would
+    hand back the local one, whose Python workers cannot import kechuang)."""
+    stop_all()
+    local = spark_connection()
+    assert str(local._session.sparkContext.master).startswith("local")
+    spark = connect(master=cluster.master)
+    assert spark.session.sparkContext.master == cluster.master
+    rows = spark.session.range(1).mapInPandas(
+        lambda frames: (pd.DataFrame({"module": [importlib.import_module("kechuang").__name__]})
+                        for _ in frames), "module string").collect()
+    assert [r["module"] for r in rows] == ["kechuang"]

@@ -168,6 +168,7 @@ def _connect(master: str | None, remote: str | None, settings: dict[str, str],
     else:
         assert master is not None
         _check_reachable(master)
+        _stop_foreign_context()
         builder = builder.master(master)
         # executors run Python (the Arrow packing of results, policy evaluation) with the
         # interpreter the driver names: this one, unless the cluster's is configured
@@ -191,9 +192,25 @@ def _connect(master: str | None, remote: str | None, settings: dict[str, str],
         if remote:
             os.environ.pop(_CONNECT_MODE, None)
         raise
+    if not remote and session.sparkContext.master != master:
+        raise ClusterError(f"Spark 会话连接到了 {session.sparkContext.master}，而不是 {master}",
+                           f"the Spark session runs on {session.sparkContext.master}, "
+                           f"not {master}")
     cluster = Cluster(session=session, con=con, where=str(master or remote))
     _active[key] = cluster
     return cluster
+
+
+def _stop_foreign_context() -> None:
+    """Stop a Spark context this process started elsewhere (``kechuang index compute
+    --engine spark`` starts a local one): ``getOrCreate`` would hand it back instead of a
+    session on the asked master, with its own interpreter and environment — executors that
+    cannot import kechuang, on the wrong machines."""
+    from pyspark import SparkContext  # the optional ``spark`` extra
+
+    active = SparkContext._active_spark_context
+    if active is not None:
+        active.stop()
 
 
 def _usable(cluster: Cluster) -> bool:
