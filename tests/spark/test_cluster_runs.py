@@ -35,7 +35,7 @@ from kechuang.scoring.batch import spark_connection
 from kechuang.scoring.service import do_score_run
 from kechuang.spark import service as spark_service
 from kechuang.spark.cluster import ClusterError, LocalCluster, connect, stop_all
-from tests.spark._compare import CLI, SYSTEM, assert_same_run, count_runs
+from tests.spark._compare import CLI, SMALL_COUNTY_CONF, SYSTEM, assert_same_run, count_runs
 
 pytestmark = [
     pytest.mark.jvm,
@@ -86,8 +86,7 @@ def test_scoring_run_on_the_cluster_equals_the_in_process_run(
     with unit_of_work(county) as s:
         job_id = jobs.submit(s, CLI, "scoring.run", {
             "system_id": SYSTEM, "engine": "spark", "spark_master": cluster.master,
-            # a county of 60: two partitions per shuffle, not eight (each is a task)
-            "spark_conf": {"spark.sql.shuffle.partitions": "2"},
+            "spark_conf": dict(SMALL_COUNTY_CONF),
             "lake": str(out)}).id
     job = jobs.execute(county, job_id)
     assert job.status == "done", job.error
@@ -116,7 +115,7 @@ def test_policy_run_on_the_cluster_equals_the_in_process_run(
     with unit_of_work(county) as s:
         job_id = jobs.submit(s, CLI, "policy.run", {
             "as_of": as_of.isoformat(), "engine": "spark", "spark_master": cluster.master,
-            "spark_conf": {"spark.sql.shuffle.partitions": "2"}, "lake": str(lake)}).id
+            "spark_conf": dict(SMALL_COUNTY_CONF), "lake": str(lake)}).id
     job = jobs.execute(county, job_id)
     assert job.status == "done", job.error
     remote = [int(r["run_id"]) for r in job.result["runs"]]
@@ -163,7 +162,7 @@ def test_failing_executor_raises_cluster_error_and_writes_no_run(
     for rel in manifest["files"]["facts"]:
         (broken / rel).write_bytes(b"not parquet")  # every task reading facts fails
     before = count_runs(county)
-    spark = connect(master=cluster.master)
+    spark = connect(master=cluster.master, conf=dict(SMALL_COUNTY_CONF))
     with pytest.raises(ClusterError) as err, unit_of_work(county) as s:
         do_score_run(s, CLI, SYSTEM, cluster=spark, lake=broken)
     assert "Spark 集群" in err.value.message_zh and "未写入任何结果" in err.value.message_zh
@@ -180,7 +179,7 @@ def test_a_stale_lake_is_refused(county: Engine, cluster: LocalCluster, lake: Pa
     manifest = json.loads((stale / "_manifest.json").read_text(encoding="utf-8"))
     manifest["batches"] = manifest["batches"][:-1]
     (stale / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    spark = connect(master=cluster.master)
+    spark = connect(master=cluster.master, conf=dict(SMALL_COUNTY_CONF))
     with pytest.raises(InvalidInput) as err, unit_of_work(county) as s:
         do_score_run(s, CLI, SYSTEM, cluster=spark, lake=stale)
     assert "导出不是最新的" in err.value.message_zh
@@ -194,7 +193,7 @@ def test_a_local_session_of_this_process_does_not_stand_in_for_the_cluster(
     stop_all()
     local = spark_connection()
     assert str(local._session.sparkContext.master).startswith("local")
-    spark = connect(master=cluster.master)
+    spark = connect(master=cluster.master, conf=dict(SMALL_COUNTY_CONF))
     assert spark.session.sparkContext.master == cluster.master
     rows = spark.session.range(1).mapInPandas(
         lambda frames: (pd.DataFrame({"module": [importlib.import_module("kechuang").__name__]})

@@ -45,12 +45,17 @@ pytestmark = [
 ]
 
 
+#: two partitions per shuffle for a county of 60. Not the standalone tests' SMALL_COUNTY_CONF:
+#: with one partition and adaptive execution off, Ibis's cache step failed over Connect
+#: (``assert t.is_cached`` in its pyspark backend) — not investigated further
+CONNECT_CONF = {"spark.sql.shuffle.partitions": "2"}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConnectServer]:
-    # a county of 60: two partitions per shuffle, not the default 200 (each is a task)
     local = LocalConnectServer(master="local[2]", memory="2g",
                                workdir=tmp_path_factory.mktemp("spark-connect"),
-                               conf={"spark.sql.shuffle.partitions": "2"})
+                               conf=dict(CONNECT_CONF))
     local.start()
     try:
         yield local
@@ -78,7 +83,7 @@ def test_scoring_run_through_spark_connect_equals_the_in_process_run(
     with unit_of_work(county) as s:
         job_id = jobs.submit(s, CLI, "scoring.run", {
             "system_id": SYSTEM, "engine": "spark", "spark_remote": server.remote,
-            "spark_conf": {"spark.sql.shuffle.partitions": "2"}, "lake": str(out)}).id
+            "spark_conf": dict(CONNECT_CONF), "lake": str(out)}).id
     job = jobs.execute(county, job_id)
     assert job.status == "done", job.error
     remote = int(job.result["run_id"])
@@ -90,7 +95,7 @@ def test_scoring_run_through_spark_connect_equals_the_in_process_run(
         assert audit.after["cluster"] == server.remote
     # the session the job used is a Connect client (no SparkContext, no JVM of its own in
     # this process), kept for the next run while it answers
-    conf = {"spark.sql.shuffle.partitions": "2"}
+    conf = dict(CONNECT_CONF)
     cluster = connect(remote=server.remote, conf=conf)
     assert cluster.remote and type(cluster.session).__module__.startswith(
         "pyspark.sql.connect")
