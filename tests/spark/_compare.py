@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from kechuang.auth.actor import Actor
+from kechuang.bootstrap import initialise
 from kechuang.db import unit_of_work
 from kechuang.jobs import service as jobs
 from kechuang.lists.service import do_publish_run
@@ -94,6 +95,14 @@ def assert_same_run(engine: Engine, a_id: int, b_id: int) -> None:
 def count_runs(engine: Engine) -> int:
     with unit_of_work(engine) as s:
         return int(s.scalar(select(func.count()).select_from(ScoringRun)) or 0)
+
+
+def demo_county(db_factory: Any) -> Engine:
+    """The small demo county both cluster modules compare on (jobs run in the test)."""
+    engine = db_factory.engine(seeded=False)
+    initialise(engine, demo=60, seed=11)
+    jobs.set_background(engine, False)
+    return engine
 
 
 def assert_policy_run_on_cluster(engine: Engine, where: dict[str, str], lake: Path) -> None:

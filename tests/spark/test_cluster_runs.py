@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,23 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from kechuang.bootstrap import initialise
 from kechuang.db import unit_of_work
 from kechuang.jobs import service as jobs
 from kechuang.kit.errors import InvalidInput
-from kechuang.lists.service import do_publish_run
-from kechuang.models import AuditEvent, Job, PolicyRun
-from kechuang.policy.service import do_run_policies, read_results
+from kechuang.models import AuditEvent, Job
 from kechuang.scoring.batch import spark_connection
 from kechuang.scoring.service import do_score_run
 from kechuang.spark import service as spark_service
 from kechuang.spark.cluster import ClusterError, LocalCluster, connect, stop_all
-from tests.spark._compare import CLI, SMALL_COUNTY_CONF, SYSTEM, assert_same_run, count_runs
+from tests.spark._compare import (
+    CLI,
+    SMALL_COUNTY_CONF,
+    SYSTEM,
+    assert_policy_run_on_cluster,
+    assert_same_run,
+    count_runs,
+    demo_county,
+)
 
 pytestmark = [
     pytest.mark.jvm,
@@ -62,10 +66,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="module")
 def county(db_factory: Any) -> Engine:
-    engine = db_factory.engine(seeded=False)
-    initialise(engine, demo=60, seed=11)
-    jobs.set_background(engine, False)
-    return engine
+    return demo_county(db_factory)
 
 
 @pytest.fixture(scope="module")
@@ -105,40 +106,7 @@ def test_policy_run_on_the_cluster_equals_the_in_process_run(
     """Every built-in policy, through the job kind as ``kechuang policy run --engine spark``
     runs it, with a published points run (so the points policies read points on the
     executors) and the zeros inferred from a department's coverage."""
-    as_of = date(2026, 6, 1)
-    with unit_of_work(county) as s:
-        scored = do_score_run(s, CLI, SYSTEM).id
-    with unit_of_work(county) as s:
-        do_publish_run(s, CLI, scored)
-    with unit_of_work(county) as s:
-        local = do_run_policies(s, CLI, None, as_of)
-    with unit_of_work(county) as s:
-        job_id = jobs.submit(s, CLI, "policy.run", {
-            "as_of": as_of.isoformat(), "engine": "spark", "spark_master": cluster.master,
-            "spark_conf": dict(SMALL_COUNTY_CONF), "lake": str(lake)}).id
-    job = jobs.execute(county, job_id)
-    assert job.status == "done", job.error
-    remote = [int(r["run_id"]) for r in job.result["runs"]]
-    assert (lake / "_points" / f"run-{scored}.parquet").exists()
-    assert len(remote) == len(local) >= 9
-    points_counts = {}
-    with unit_of_work(county) as s:
-        for a, b_id in zip(local, remote, strict=True):
-            b = s.get(PolicyRun, b_id)
-            assert b is not None and b.policy_id == a.policy_id
-            assert (b.input_hash, b.enterprises, b.counts) == (
-                a.input_hash, a.enterprises, a.counts), a.policy_id
-            ra, rb = read_results(s, a.run_id), read_results(s, b_id)
-            assert len(ra) == a.enterprises > 0
-            pd.testing.assert_frame_equal(ra, rb, check_exact=True, obj=a.policy_id)
-            if a.policy_id.startswith("points_"):
-                points_counts[a.policy_id] = a.counts
-            audit = s.scalars(select(AuditEvent).where(
-                AuditEvent.action == "policy.run", AuditEvent.object_id == str(b_id))).one()
-            assert audit.after["engine"] == "spark"
-    # the points policies had points to read: not every verdict is "insufficient data"
-    assert points_counts and all(set(c) != {"insufficient_data"}
-                                 for c in points_counts.values()), points_counts
+    assert_policy_run_on_cluster(county, {"spark_master": cluster.master}, lake)
 
 
 def test_unreachable_master_fails_the_job_and_writes_no_run(county: Engine,

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from kechuang.bootstrap import initialise
 from kechuang.db import unit_of_work
 from kechuang.jobs import service as jobs
 from kechuang.models import AuditEvent
@@ -32,6 +31,7 @@ from tests.spark._compare import (
     assert_policy_run_on_cluster,
     assert_same_run,
     count_runs,
+    demo_county,
 )
 
 pytestmark = [
@@ -66,10 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalConnectSer
 
 @pytest.fixture(scope="module")
 def county(db_factory: Any) -> Engine:
-    engine = db_factory.engine(seeded=False)
-    initialise(engine, demo=60, seed=11)
-    jobs.set_background(engine, False)
-    return engine
+    return demo_county(db_factory)
 
 
 def test_scoring_run_through_spark_connect_equals_the_in_process_run(

@@ -5,12 +5,14 @@ rewrites everything; a bad --out fails in Chinese with nothing half-written."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, delete, select, update
@@ -21,8 +23,15 @@ from kechuang.bootstrap import initialise
 from kechuang.cli import app
 from kechuang.config import get_settings
 from kechuang.db import dispose_engines, unit_of_work
-from kechuang.facts.service import fact_columns, inferred_mask, read_facts
+from kechuang.facts.service import (
+    absent_coverage,
+    fact_columns,
+    frame_from_export,
+    inferred_mask,
+    read_facts,
+)
 from kechuang.models import AuditEvent, Enterprise, Fact, ImportBatch, Region
+from kechuang.policy.runs import enterprise_hashes, input_codes, input_years
 from kechuang.spark import engine as spark_engine
 from kechuang.spark import lake, service
 from tests.registry.factdata import add_batch, add_facts
@@ -108,6 +117,30 @@ def test_export_read_back_equals_read_facts(demo: Engine, tmp_path: Path) -> Non
             == list(first["founded_on"]))
     assert (ents["county_code"] == "320582").all()
     assert ents["industry_section"].notna().all()
+
+
+def test_the_export_rebuilds_the_table_read_facts_reads(demo: Engine, tmp_path: Path) -> None:
+    """What a policy run on a cluster does on each executor
+    (``facts.service.frame_from_export`` over the export's rows) gives the table
+    ``read_facts`` gives from the database: every column, dtype, value, inferred zero and
+    "none" — so the per-enterprise input hashes of both engines agree."""
+    out = tmp_path / "lake"
+    _export(demo, out)
+    years = input_years(date(2026, 6, 1))
+    codes = input_codes()
+    with unit_of_work(demo) as s:
+        want = read_facts(s, CLI, years, codes=codes)
+        coverage = absent_coverage(s, codes, years)
+    rows = pa.concat_tables([lake.read_current(out, "facts"), lake.read_current(
+        out, "attributes")]).to_pandas()
+    enterprises = pq.read_table(out / "enterprises.parquet").to_pandas()
+    got = frame_from_export(enterprises, rows, years, codes, coverage)
+    assert list(got.columns) == list(want.columns)
+    assert any(inferred_mask(want, c).any() for c in want.columns)  # zeros were inferred
+    for col in want.columns:
+        assert got[col].dtype == want[col].dtype, col
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_series_equal(enterprise_hashes(got), enterprise_hashes(want))
 
 
 def test_exact_decimals_match_the_database(demo: Engine, tmp_path: Path) -> None:

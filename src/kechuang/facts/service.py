@@ -440,10 +440,10 @@ def frame_from_export(enterprises: pd.DataFrame, rows: pd.DataFrame, years: Iter
     ents = enterprises.sort_values("enterprise_id", kind="stable")
     ent_ids = ents["enterprise_id"].to_numpy(dtype=np.int64)
     n = len(ent_ids)
-    regions = np.array([r or "" for r in ents["region_code"].tolist()], dtype=object)
+    regions = ents["region_code"].fillna("").to_numpy(dtype=object)
     out: dict[str, Any] = {
         "enterprise_id": np.repeat(ent_ids, ny),
-        "uscc": np.repeat(np.array(ents["uscc"].tolist(), dtype=object), ny),
+        "uscc": np.repeat(ents["uscc"].to_numpy(dtype=object), ny),
         "year": np.tile(np.array(years, dtype=np.int64), n),
     }
     if n and len(rows):  # only the rows of these enterprises
@@ -452,41 +452,44 @@ def frame_from_export(enterprises: pd.DataFrame, rows: pd.DataFrame, years: Iter
         rows = rows[ent_ids[at] == row_ids]
     else:
         rows = rows.iloc[:0]
-    metric = rows["metric"].to_numpy(dtype=object)
     period = rows["period"].to_numpy(dtype=np.int64)
     pos_all = np.searchsorted(ent_ids, rows["enterprise_id"].to_numpy(dtype=np.int64))
     value = rows["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     text = rows["value_text"].to_numpy(dtype=object)
-    year_index = {y: i for i, y in enumerate(years)}
+    # the rows of each metric, found in one pass over the rows
+    by_metric = pd.Series(np.arange(len(rows))).groupby(
+        rows["metric"].to_numpy(dtype=object), sort=False).indices if len(rows) else {}
+    no_rows = np.array([], dtype=np.int64)
+    year_array = np.array(years, dtype=np.int64)
     for m in cols.yearly:
         values = np.full(n * ny, np.nan)
-        sel = (metric == m.code) & np.isin(period, years) & ~np.isnan(value)
-        if sel.any():
-            slot = np.array([year_index[int(p)] for p in period[sel]], dtype=np.int64)
-            values[pos_all[sel] * ny + slot] = value[sel]
+        idx = by_metric.get(m.code, no_rows)
+        idx = idx[np.isin(period[idx], year_array) & ~np.isnan(value[idx])]
+        slot = np.searchsorted(year_array, period[idx])
+        values[pos_all[idx] * ny + slot] = value[idx]
         out[m.code] = values
-    out["founded_on"] = np.repeat(np.array(
-        [None if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
-         else str(v)[:10] for v in ents["founded_on"].tolist()], dtype=object), ny)
-    out["industry_code"] = np.repeat(np.array(ents["industry_code"].tolist(), dtype=object), ny)
-    out["region_code"] = np.repeat(np.array(ents["region_code"].tolist(), dtype=object), ny)
+    founded = pd.Series(ents["founded_on"].to_numpy(dtype=object), dtype=object)
+    founded_text = founded.astype(str).str[:10].where(founded.notna(), None)
+    out["founded_on"] = np.repeat(founded_text.to_numpy(dtype=object), ny)
+    out["industry_code"] = np.repeat(ents["industry_code"].to_numpy(dtype=object), ny)
+    out["region_code"] = np.repeat(ents["region_code"].to_numpy(dtype=object), ny)
     for m in cols.attributes:
-        sel = (metric == m.code) & (period == 0)
-        where = pos_all[sel]
+        idx = by_metric.get(m.code, no_rows)
+        idx = idx[period[idx] == 0]
+        where = pos_all[idx]
         if m.value_type in ("number", "integer"):
             values = np.full(n, np.nan)
-            values[where] = value[sel]
+            values[where] = value[idx]
         else:
             values = np.full(n, False if m.code in FLAG_METRICS else None, dtype=object)
-            raw = text[sel]
+            raw = pd.Series(text[idx], dtype=object)
             if m.value_type == "bool":
-                read = [None if v is None else _TRUTH.get(str(v).strip().lower()) for v in raw]
-                values[where] = np.array(read, dtype=object)
+                read = raw.str.strip().str.lower().map(_TRUTH)
             elif m.value_type == "date":
-                values[where] = np.array([None if v is None else str(v)[:10] for v in raw],
-                                         dtype=object)
+                read = raw.str[:10]
             else:
-                values[where] = raw
+                read = raw
+            values[where] = read.astype(object).where(read.notna(), None).to_numpy()
         out[m.code] = np.repeat(values, ny)
     row_regions = np.repeat(regions, ny)
     year_col = out["year"]

@@ -20,7 +20,13 @@ from kechuang.policy.cases import case_files, run_case_file
 from kechuang.policy.engine import evaluate
 from kechuang.policy.loader import get_policy
 from kechuang.policy.service import VERDICT_LABELS, do_run_policies, run_summaries
-from kechuang.spark.cli import cluster_params
+from kechuang.spark.cli import (
+    LakeOption,
+    SparkConfOption,
+    SparkMasterOption,
+    SparkRemoteOption,
+    cluster_params,
+)
 
 policy_app = typer.Typer(help="政策计算 Policies as code.", no_args_is_help=True)
 
@@ -128,22 +134,10 @@ def run_cmd(
         str, typer.Option("--engine", help="in-process (default) or spark (a cluster: "
                           "--spark-master or --spark-remote)")
     ] = "in-process",
-    spark_master: Annotated[
-        str | None, typer.Option("--spark-master", help="Standalone master spark://HOST:PORT "
-                                 "(or local[N])")
-    ] = None,
-    spark_remote: Annotated[
-        str | None, typer.Option("--spark-remote", help="Spark Connect server sc://HOST:PORT")
-    ] = None,
-    spark_conf: Annotated[
-        list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE "
-                                       "(repeatable)")
-    ] = None,
-    lake: Annotated[
-        Path | None, typer.Option("--lake", help="The Parquet export the cluster reads "
-                                  "(brought up to date first; default: a directory under the "
-                                  "temporary directory)")
-    ] = None,
+    spark_master: SparkMasterOption = None,
+    spark_remote: SparkRemoteOption = None,
+    spark_conf: SparkConfOption = None,
+    lake: LakeOption = None,
 ) -> None:
     """Evaluate policies over every enterprise in the database and store immutable runs."""
     when = _as_of_date(as_of)

@@ -20,7 +20,13 @@ from kechuang.scoring.cases import case_files, run_case_file
 from kechuang.scoring.catalogue import register_file
 from kechuang.scoring.service import do_score_run, get_run
 from kechuang.scoring.system import load
-from kechuang.spark.cli import cluster_params
+from kechuang.spark.cli import (
+    LakeOption,
+    SparkConfOption,
+    SparkMasterOption,
+    SparkRemoteOption,
+    cluster_params,
+)
 
 index_app = typer.Typer(help="综合指数计算 Composite indices (file in, file out).",
                         no_args_is_help=True)
@@ -116,22 +122,10 @@ def score(
         str, typer.Option("--engine", help="duckdb (in process, default) or spark (a cluster: "
                           "--spark-master or --spark-remote)")
     ] = "duckdb",
-    spark_master: Annotated[
-        str | None, typer.Option("--spark-master", help="Standalone master spark://HOST:PORT "
-                                 "(or local[N])")
-    ] = None,
-    spark_remote: Annotated[
-        str | None, typer.Option("--spark-remote", help="Spark Connect server sc://HOST:PORT")
-    ] = None,
-    spark_conf: Annotated[
-        list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE "
-                                       "(repeatable)")
-    ] = None,
-    lake: Annotated[
-        Path | None, typer.Option("--lake", help="The Parquet export the cluster reads "
-                                  "(brought up to date first; default: a directory under the "
-                                  "temporary directory)")
-    ] = None,
+    spark_master: SparkMasterOption = None,
+    spark_remote: SparkRemoteOption = None,
+    spark_conf: SparkConfOption = None,
+    lake: LakeOption = None,
 ) -> None:
     """Score every enterprise in the database with a system version and store the run."""
     try:

@@ -16,6 +16,20 @@ from kechuang.kit.errors import InvalidInput, KechuangError
 from kechuang.spark import service
 from kechuang.spark.cluster import check_address
 
+# the options of a run on a cluster (``kechuang score`` and ``kechuang policy run``)
+SparkMasterOption = Annotated[
+    str | None, typer.Option("--spark-master", help="Standalone master spark://HOST:PORT "
+                             "(or local[N])")]
+SparkRemoteOption = Annotated[
+    str | None, typer.Option("--spark-remote", help="Spark Connect server sc://HOST:PORT")]
+SparkConfOption = Annotated[
+    list[str] | None, typer.Option("--spark-conf", help="A Spark setting KEY=VALUE "
+                                   "(repeatable)")]
+LakeOption = Annotated[
+    Path | None, typer.Option("--lake", help="The Parquet export the cluster reads (brought "
+                              "up to date first; default: a directory under the temporary "
+                              "directory)")]
+
 export_app = typer.Typer(help="导出 Export (Parquet for Spark).", no_args_is_help=True)
 
 
