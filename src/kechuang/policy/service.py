@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from kechuang.auth.actor import Actor
 from kechuang.facts import read_facts
 from kechuang.kit import audit, events
-from kechuang.kit.errors import NotFound
+from kechuang.kit.errors import InvalidInput, NotFound
 from kechuang.models import Enterprise, PolicyRun, ScoringRun
 from kechuang.policy import cluster as policy_cluster
 from kechuang.policy import repository as repo
@@ -110,6 +110,8 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
 
     With ``cluster``, the evaluation runs there over the Parquet export in ``lake``
     (:mod:`kechuang.policy.cluster`; it must be current); the runs written are the same."""
+    if cluster is not None and lake is None:
+        raise InvalidInput("在 Spark 集群上运行政策需要导出目录 lake", "a cluster run needs a lake")
     as_of = as_of or date.today()
     policies = resolve_policies(policy_ids)
     step = progress or (lambda _label, _done, _total: None)
@@ -134,10 +136,11 @@ def do_run_policies(session: Session, actor: Actor, policy_ids: list[str] | None
     counts = [Counter[str]() for _ in policies]
     pass_marks: list[float | None] = [None] * len(policies)
     chunk_hashes: list[pd.Series] = []
-    chunks = (_in_process(session, actor, policies, as_of, points_run, step)
-              if cluster is None else
-              policy_cluster.chunks_on_cluster(session, actor, policies, as_of, points_run,
-                                               cluster, lake or Path("."), step))
+    if cluster is None or lake is None:
+        chunks = _in_process(session, actor, policies, as_of, points_run, step)
+    else:
+        chunks = policy_cluster.chunks_on_cluster(session, actor, policies, as_of, points_run,
+                                                  cluster, lake, step)
     for chunk in chunks:
         for i, run in enumerate(runs):
             repo.insert_results(session, run.id, chunk.columns(i))
