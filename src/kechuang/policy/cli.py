@@ -169,6 +169,6 @@ def run_cmd(
         raise _fail(exc.message_zh) from exc
     for s in summaries:
         counts = "，".join(f"{VERDICT_LABELS.get(k, k)} {v:,}"
-                          for k, v in sorted(s.counts.items()))
+                          for k, v in sorted(s.counts.items())) or "没有可评价的企业"
         typer.echo(f"{s.policy_id}（{s.policy_name}）运行 #{s.run_id}：{s.enterprises:,} 家企业，"
                    f"评价年度 {s.eval_year} — {counts}")
